@@ -1,0 +1,92 @@
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from safesora.taxonomy import PROMPT_TYPES
+
+from .models import GenerationJob, Generator, Prompt, Video
+from .prompt_import import PromptImportError, import_prompts
+
+
+class PromptUploadForm(forms.Form):
+    file = forms.FileField(label=_("Prompt file"),
+                           help_text=_("JSONL, JSON list, CSV, or SafeSora's eval-prompt.json.gz"))
+    default_type = forms.ChoiceField(
+        label=_("Type for records without one"), required=False,
+        choices=[("", _("none: such records are an error"))] + [(t, t) for t in PROMPT_TYPES])
+
+
+@admin.register(Prompt)
+class PromptAdmin(admin.ModelAdmin):
+    list_display = ["short_text", "prompt_type", "split", "source", "created_at"]
+    list_filter = ["prompt_type", "split", "source"]
+    search_fields = ["text", "id"]
+    readonly_fields = ["id", "text_hash", "created_at"]
+    change_list_template = "admin/generation/prompt/change_list.html"
+    list_per_page = 50
+    show_full_result_count = False
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj: Prompt) -> str:
+        return obj.text[:100]
+
+    def get_urls(self):
+        return [path("import/", self.admin_site.admin_view(self.import_view), name="generation_prompt_import"),
+                *super().get_urls()]
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        form = PromptUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            with tempfile.TemporaryDirectory() as tmp:
+                target = Path(tmp) / Path(upload.name).name
+                with target.open("wb") as out:
+                    for chunk in upload.chunks():
+                        out.write(chunk)
+                try:
+                    report = import_prompts(target, default_type=form.cleaned_data["default_type"] or None)
+                except PromptImportError as exc:
+                    form.add_error("file", f"{exc}. Nothing was imported.")
+                else:
+                    messages.success(request, report.summary())
+                    for where, text in report.duplicates[:10]:
+                        messages.warning(request, _("Duplicate skipped (%(where)s): %(text)s")
+                                         % {"where": where, "text": text[:80]})
+                    return redirect("admin:generation_prompt_changelist")
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
+                   "title": _("Import prompts")}
+        return TemplateResponse(request, "admin/generation/prompt/import.html", context)
+
+
+@admin.register(Generator)
+class GeneratorAdmin(admin.ModelAdmin):
+    list_display = ["name", "family", "pipeline_class", "checkpoint", "num_frames", "height", "width", "enabled"]
+    list_filter = ["family", "enabled"]
+
+
+@admin.register(GenerationJob)
+class GenerationJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "generator", "prompt", "seed", "state", "attempts", "pipeline_seconds",
+                    "total_seconds", "worker_host", "created_at"]
+    list_filter = ["state", "generator"]
+    raw_id_fields = ["prompt"]
+    readonly_fields = ["created_at", "started_at", "finished_at", "task_id"]
+    show_full_result_count = False
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    list_display = ["id", "generator", "prompt", "origin", "num_frames", "width", "height", "duration", "flagged"]
+    list_filter = ["generator", "origin", "flagged"]
+    search_fields = ["id", "prompt__text"]
+    raw_id_fields = ["prompt", "job"]
+    readonly_fields = ["id", "sha256", "created_at", "harm_scores", "moderated_at"]
+    show_full_result_count = False

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SafesoraConfig(AppConfig):
+    name = "safesora"
+    verbose_name = "SafeSora platform"

@@ -1,0 +1,18 @@
+import pytest
+
+from tests.factories import make_user
+
+
+@pytest.fixture
+def staff_user(db):
+    return make_user("staff", role=None, staff=True)
+
+
+@pytest.fixture
+def crowdworker(db):
+    return make_user("alice")
+
+
+@pytest.fixture
+def other_crowdworker(db):
+    return make_user("bob")
