@@ -187,6 +187,10 @@ CELERY_TASK_ROUTES = {
     "moderation.tasks.train_*": {"queue": "train"},
 }
 
+# Celery task names run with a new video's id once it exists (generation calls them; moderation
+# registers its screening task here). Explicit, so nothing happens behind a signal.
+VIDEO_CREATED_TASKS: list[str] = []
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

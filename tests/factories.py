@@ -1,11 +1,16 @@
 """Small builders for test data. Each returns a saved object with sensible defaults."""
 
 import itertools
+import tempfile
+from pathlib import Path
 
+import numpy as np
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 
 from annotation.models import Campaign, Pair
+from generation.encoding import encode_mp4, poster_jpeg, probe
 from generation.models import Generator, Prompt, Video, stable_id
 from safesora.roles import CROWDWORKER, REVIEWER, ensure_role_groups
 
@@ -37,13 +42,37 @@ def make_generator(name: str | None = None, **fields) -> Generator:
     return Generator.objects.create(name=name or f"gen-{next(_counter)}", **fields)
 
 
-def make_video(prompt: Prompt, generator: Generator, *, file: str = "", **fields) -> Video:
-    """A Video row. `file` is a storage name; tests that play or decode videos write a real one."""
+def moving_square_frames(num_frames: int = 16, size: int = 64, seed: int = 0) -> np.ndarray:
+    """A small clip with visible motion: a square crossing a coloured background."""
+    rng = np.random.default_rng(seed)
+    frames = np.empty((num_frames, size, size, 3), dtype=np.uint8)
+    frames[:] = rng.integers(40, 200, size=3, dtype=np.uint8)
+    for t in range(num_frames):
+        x = int(t * (size - 16) / max(num_frames - 1, 1))
+        frames[t, 24:40, x:x + 16] = 255
+    return frames
+
+
+def make_video(prompt: Prompt, generator: Generator, *, real: bool = False, seed: int = 0, **fields) -> Video:
+    """A Video row. With real=True a real H.264 mp4 and poster are written to the media storage."""
     video_id = fields.pop("id", None) or stable_id("video", prompt.id, generator.name, next(_counter))
-    defaults = {"video_text": prompt.text, "fps": 8, "num_frames": 9, "width": 64, "height": 64,
-                "duration": 9 / 8, "sha256": "0" * 64}
-    return Video.objects.create(id=video_id, prompt=prompt, generator=generator,
-                                file=file or f"videos/{prompt.id}/{video_id}.mp4", **{**defaults, **fields})
+    video = Video(id=video_id, prompt=prompt, generator=generator, video_text=prompt.text,
+                  fps=8, num_frames=16, width=64, height=64, duration=2.0, sha256="0" * 64)
+    if real:
+        frames = moving_square_frames(seed=seed)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "v.mp4"
+            encode_mp4(frames, 8, path)
+            info = probe(path)
+            video.file.save("v.mp4", ContentFile(path.read_bytes()), save=False)
+        video.poster.save("p.jpg", ContentFile(poster_jpeg(frames)), save=False)
+        video.sha256, video.size_bytes = info.sha256, info.size_bytes
+    else:
+        video.file.name = f"videos/{prompt.id}/{video_id}.mp4"
+    for key, value in fields.items():
+        setattr(video, key, value)
+    video.save(force_insert=True)
+    return video
 
 
 def make_campaign(name: str | None = None, **fields) -> Campaign:
