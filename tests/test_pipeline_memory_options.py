@@ -23,7 +23,7 @@ CACHE_FAMILIES = sorted(f for f in FAMILIES if hasattr(denoiser(FAMILIES[f].buil
 @pytest.fixture(autouse=True)
 def few_threads():
     before = torch.get_num_threads()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from generation.pipelines import cogvideox, wan
+from generation.pipelines import animatediff, cogvideox, hunyuan, ltx, mochi, wan
 from generation.pipelines.memory import OOM_FALLBACK, SWITCHES, apply_memory_options, validate_memory_options
 
 if TYPE_CHECKING:
@@ -32,6 +32,10 @@ __all__ = [
 FAMILIES: dict[str, ModuleType] = {
     "wan": wan,
     "cogvideox": cogvideox,
+    "ltx": ltx,
+    "hunyuan": hunyuan,
+    "mochi": mochi,
+    "animatediff": animatediff,
 }
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 # Generator fields that are pipeline arguments of the same name.
@@ -87,7 +91,10 @@ def load_pipeline(generator: "Generator", device: str | None = None,
         component_dtypes = getattr(family, "COMPONENT_DTYPES", {})
         if component_dtypes:
             torch_dtype = {"default": dtype, **{name: DTYPES[value] for name, value in component_dtypes.items()}}
-        pipe = _pipeline_class(generator).from_pretrained(generator.checkpoint, torch_dtype=torch_dtype)
+        components = _load_components(generator, dtype)
+        pipe = _pipeline_class(generator).from_pretrained(generator.checkpoint, torch_dtype=torch_dtype, **components)
+        if hasattr(family, "after_load"):
+            family.after_load(pipe)
     else:
         _pipeline_class_name(generator)
         pipe = family.build_tiny(seed=0)
@@ -97,6 +104,18 @@ def load_pipeline(generator: "Generator", device: str | None = None,
         device = "cuda" if torch.cuda.is_available() else "cpu"
     apply_memory_options(pipe, options or {}, device=device)
     return pipe
+
+
+def _load_components(generator: "Generator", dtype: torch.dtype) -> dict[str, Any]:
+    """Components a family takes from a second checkpoint named in extra_params (AnimateDiff's motion adapter)."""
+    import diffusers
+
+    components = {}
+    for name, class_name in getattr(family_of(generator), "COMPONENTS", {}).items():
+        checkpoint = (generator.extra_params or {}).get(name)
+        if checkpoint:
+            components[name] = getattr(diffusers, class_name).from_pretrained(checkpoint, torch_dtype=dtype)
+    return components
 
 
 def _cast(pipe, dtype: torch.dtype) -> None:
@@ -120,7 +139,8 @@ def call_arguments(generator: "Generator", overrides: dict[str, Any] | None = No
     if not arguments["negative_prompt"]:
         del arguments["negative_prompt"]
     fps = generator.fps
-    arguments.update(generator.extra_params or {})
+    components = getattr(family, "COMPONENTS", {})
+    arguments.update({k: v for k, v in (generator.extra_params or {}).items() if k not in components})
     for name, value in (overrides or {}).items():
         if name == "fps":
             fps = value

@@ -10,6 +10,7 @@ import string
 from collections.abc import Iterator
 
 import torch
+from diffusers.utils import logging as diffusers_logging
 from transformers import CLIPTokenizer, LlamaTokenizer, T5Tokenizer
 
 
@@ -19,6 +20,16 @@ def seeded(seed: int) -> Iterator[None]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
+
+
+@contextlib.contextmanager
+def diffusers_log_level(level: int) -> Iterator[None]:
+    before = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity(level)
+    try:
+        yield
+    finally:
+        diffusers_logging.set_verbosity(before)
 
 
 # Common words of video prompts become single tokens; anything else falls back to characters.
@@ -74,8 +85,12 @@ def clip_tokenizer(model_max_length: int = 77) -> CLIPTokenizer:
     return CLIPTokenizer(vocab=vocab, merges=unique_merges, model_max_length=model_max_length)
 
 
-def llama_tokenizer(model_max_length: int = 256) -> LlamaTokenizer:
-    """Llama's BPE with byte fallback: whole words where listed, raw bytes for the rest."""
+# The chat-template markers HunyuanVideo's prompt template uses (Llama 3 style).
+LLAMA_SPECIAL_TOKENS = ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+
+
+def llama_tokenizer(model_max_length: int = 512) -> LlamaTokenizer:
+    """Llama's BPE with byte fallback: whole words where listed, raw bytes for the rest; pads on the right."""
     vocab = {"<unk>": 0, "<s>": 1, "</s>": 2, "<pad>": 3}
     for byte in range(256):
         vocab[f"<0x{byte:02X}>"] = len(vocab)
@@ -89,4 +104,7 @@ def llama_tokenizer(model_max_length: int = 256) -> LlamaTokenizer:
             piece += char
             vocab.setdefault(piece, len(vocab))
     unique_merges = list(dict.fromkeys(merges))
-    return LlamaTokenizer(vocab=vocab, merges=unique_merges, pad_token="<pad>", model_max_length=model_max_length)
+    tokenizer = LlamaTokenizer(vocab=vocab, merges=unique_merges, pad_token="<pad>", padding_side="right",
+                               model_max_length=model_max_length)
+    tokenizer.add_tokens(LLAMA_SPECIAL_TOKENS, special_tokens=True)
+    return tokenizer
