@@ -92,7 +92,8 @@ def load_pipeline(generator: "Generator", device: str | None = None,
         if component_dtypes:
             torch_dtype = {"default": dtype, **{name: DTYPES[value] for name, value in component_dtypes.items()}}
         components = _load_components(generator, dtype)
-        pipe = _pipeline_class(generator).from_pretrained(generator.checkpoint, torch_dtype=torch_dtype, **components)
+        pipe = _pipeline_class(generator).from_pretrained(generator.checkpoint, **{_dtype_keyword(): torch_dtype},
+                                                          **components)
         if hasattr(family, "after_load"):
             family.after_load(pipe)
     else:
@@ -106,6 +107,13 @@ def load_pipeline(generator: "Generator", device: str | None = None,
     return pipe
 
 
+def _dtype_keyword() -> str:
+    """diffusers renamed from_pretrained's `torch_dtype` to `dtype` (0.42 warns about the old name)."""
+    import diffusers.utils
+
+    return "dtype" if hasattr(diffusers.utils, "_resolve_dtype") else "torch_dtype"
+
+
 def _load_components(generator: "Generator", dtype: torch.dtype) -> dict[str, Any]:
     """Components a family takes from a second checkpoint named in extra_params (AnimateDiff's motion adapter)."""
     import diffusers
@@ -114,7 +122,8 @@ def _load_components(generator: "Generator", dtype: torch.dtype) -> dict[str, An
     for name, class_name in getattr(family_of(generator), "COMPONENTS", {}).items():
         checkpoint = (generator.extra_params or {}).get(name)
         if checkpoint:
-            components[name] = getattr(diffusers, class_name).from_pretrained(checkpoint, torch_dtype=dtype)
+            components[name] = getattr(diffusers, class_name).from_pretrained(checkpoint,
+                                                                              **{_dtype_keyword(): dtype})
     return components
 
 
@@ -126,10 +135,10 @@ def _cast(pipe, dtype: torch.dtype) -> None:
         if not isinstance(component, torch.nn.Module):
             continue
         torch.nn.Module.to(component, dtype)  # ModelMixin.to warns about exactly what the loop below fixes
-        keep = getattr(component, "_keep_in_fp32_modules", None) or []
-        for name, module in component.named_modules():
-            if any(part in keep for part in name.split(".")):
-                module.float()
+        keep = set(getattr(component, "_keep_in_fp32_modules", None) or [])
+        for name, tensor in [*component.named_parameters(), *component.named_buffers()]:
+            if tensor.is_floating_point() and keep.intersection(name.split(".")):
+                tensor.data = tensor.data.float()
 
 
 def call_arguments(generator: "Generator", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
