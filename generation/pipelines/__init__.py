@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from generation.models import Generator
 
 __all__ = [
-    "FAMILIES", "OOM_FALLBACK", "SWITCHES", "apply_memory_options", "call_arguments", "default_generators",
+    "FAMILIES", "OOM_FALLBACK", "SWITCHES", "apply_memory_options", "call_arguments", "cast_module",
+    "default_generators",
     "family_of", "generate_frames", "load_pipeline", "validate_memory_options", "validate_params",
 ]
 
@@ -128,17 +129,21 @@ def _load_components(generator: "Generator", dtype: torch.dtype) -> dict[str, An
 
 
 def _cast(pipe, dtype: torch.dtype) -> None:
-    """Cast a tiny pipeline as from_pretrained would, keeping the modules a model marks float32 in float32."""
+    """Cast a tiny pipeline as from_pretrained would."""
     if dtype == torch.float32:
         return
     for component in pipe.components.values():
-        if not isinstance(component, torch.nn.Module):
-            continue
-        torch.nn.Module.to(component, dtype)  # ModelMixin.to warns about exactly what the loop below fixes
-        keep = set(getattr(component, "_keep_in_fp32_modules", None) or [])
-        for name, tensor in [*component.named_parameters(), *component.named_buffers()]:
-            if tensor.is_floating_point() and keep.intersection(name.split(".")):
-                tensor.data = tensor.data.float()
+        if isinstance(component, torch.nn.Module):
+            cast_module(component, dtype)
+
+
+def cast_module(module: torch.nn.Module, dtype: torch.dtype) -> None:
+    """Cast `module` to `dtype`, keeping what the model marks float32 (`_keep_in_fp32_modules`) in float32."""
+    torch.nn.Module.to(module, dtype)  # ModelMixin.to warns about exactly what the loop below fixes
+    keep = set(getattr(module, "_keep_in_fp32_modules", None) or [])
+    for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+        if tensor.is_floating_point() and keep.intersection(name.split(".")):
+            tensor.data = tensor.data.float()
 
 
 def call_arguments(generator: "Generator", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
