@@ -87,11 +87,9 @@ def load_pipeline(generator: "Generator", device: str | None = None,
         dtype = DTYPES[generator.dtype]
     except KeyError:
         raise ValueError(f"generator {generator.name}: unknown dtype {generator.dtype!r}") from None
+    component_dtypes = _component_dtypes(family, dtype)
     if generator.checkpoint:
-        torch_dtype: Any = dtype
-        component_dtypes = getattr(family, "COMPONENT_DTYPES", {})
-        if component_dtypes:
-            torch_dtype = {"default": dtype, **{name: DTYPES[value] for name, value in component_dtypes.items()}}
+        torch_dtype = {"default": dtype, **component_dtypes} if component_dtypes else dtype
         components = _load_components(generator, dtype)
         pipe = _pipeline_class(generator).from_pretrained(generator.checkpoint, **{_dtype_keyword(): torch_dtype},
                                                           **components)
@@ -100,7 +98,9 @@ def load_pipeline(generator: "Generator", device: str | None = None,
     else:
         _pipeline_class_name(generator)
         pipe = family.build_tiny(seed=0)
-        _cast(pipe, dtype)
+        for name, component in pipe.components.items():
+            if isinstance(component, torch.nn.Module):
+                cast_module(component, component_dtypes.get(name, dtype))
     pipe.set_progress_bar_config(disable=True)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -128,13 +128,11 @@ def _load_components(generator: "Generator", dtype: torch.dtype) -> dict[str, An
     return components
 
 
-def _cast(pipe, dtype: torch.dtype) -> None:
-    """Cast a tiny pipeline as from_pretrained would."""
+def _component_dtypes(family: ModuleType, dtype: torch.dtype) -> dict[str, torch.dtype]:
+    """A family's per-component dtypes (Wan's float32 VAE); they refine a half-precision generator only."""
     if dtype == torch.float32:
-        return
-    for component in pipe.components.values():
-        if isinstance(component, torch.nn.Module):
-            cast_module(component, dtype)
+        return {}
+    return {name: DTYPES[value] for name, value in getattr(family, "COMPONENT_DTYPES", {}).items()}
 
 
 def cast_module(module: torch.nn.Module, dtype: torch.dtype) -> None:
