@@ -1,0 +1,71 @@
+"""Celery tasks for generation: one queue per generator (Generator.queue_name).
+
+A GPU worker serves one generator's queue and keeps its pipeline loaded between jobs:
+
+    celery -A safesora worker -Q gen.<name> --concurrency 1 --prefetch-multiplier 1
+
+See docs/workers.md. Without a broker (the embedded default) the same task runs in-process.
+"""
+
+import random
+from collections.abc import Iterator
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import QuerySet
+
+from . import runner
+from .models import GenerationJob, JobState
+
+
+def backoff_seconds(retries: int) -> float:
+    """Exponential backoff with jitter, so workers that failed together do not retry together."""
+    base = settings.GENERATION_RETRY_BACKOFF * 2 ** min(retries, 10)
+    return min(base, 600) * random.uniform(0.8, 1.2)
+
+
+@shared_task(bind=True, name="generation.run_jobs", acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def run_jobs(self, job_ids: list[int]) -> dict:
+    """Run a batch of one generator's jobs. Jobs done already are skipped, so redelivery is safe."""
+    report = runner.run_jobs(job_ids, worker_host=self.request.hostname or "", task_id=self.request.id or "")
+    if report.retry:
+        # generation.jobs bounds the attempts: a job past GENERATION_MAX_ATTEMPTS is failed, not requeued.
+        raise self.retry(args=[report.retry], countdown=backoff_seconds(self.request.retries), exc=report.error)
+    return {"succeeded": report.succeeded, "failed": report.failed, "skipped": report.skipped}
+
+
+def batches(jobs: QuerySet, batch_size: int | None = None,
+            states: tuple[str, ...] = (JobState.QUEUED,)) -> Iterator[tuple[str, list[int]]]:
+    """(queue, job ids) per message: queued jobs of one generator (and one set of overrides), in chunks."""
+    size = max(1, batch_size or settings.GENERATION_BATCH_SIZE)
+    current: dict[tuple, list[int]] = {}
+    rows = (jobs.filter(state__in=states).select_related("generator")
+            .order_by("generator_id", "id").only("id", "params", "generator"))
+    for job in rows.iterator(chunk_size=2000):
+        if not runner.supports_batch(job.generator):
+            yield job.generator.queue_name, [job.id]
+            continue
+        key = (job.generator.queue_name, repr(sorted(job.params.items())))
+        chunk = current.setdefault(key, [])
+        chunk.append(job.id)
+        if len(chunk) >= size:
+            yield key[0], current.pop(key)
+    for (queue, _), chunk in current.items():
+        yield queue, chunk
+
+
+def enqueue(jobs: QuerySet, batch_size: int | None = None, on_sent=None) -> int:
+    """Send the queued ones of these jobs to their generators' queues. Returns the number of jobs sent.
+
+    In-process (no broker) each message runs as it is sent; on_sent(n) is told after each.
+    Sending a job twice is harmless: the second delivery finds it done and skips it.
+    """
+    sent = 0
+    for queue, job_ids in list(batches(jobs, batch_size)):
+        result = run_jobs.apply_async(args=[job_ids], queue=queue)
+        if not run_jobs.app.conf.task_always_eager:
+            GenerationJob.objects.filter(id__in=job_ids, state=JobState.QUEUED).update(task_id=result.id)
+        sent += len(job_ids)
+        if on_sent:
+            on_sent(len(job_ids))
+    return sent
