@@ -62,14 +62,20 @@ def _unlock(job_id: int) -> None:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_NAMESPACE + job_id])
 
 
-def claim(job_id: int, *, worker_host: str = "", task_id: str = "") -> GenerationJob | None:
-    """Take a job to run it. Returns it (now `running`), or None when this worker must not run it.
+class Busy(Exception):
+    """Another worker, still alive, is running this job."""
 
-    None means: it succeeded, failed or was cancelled already, or another live worker runs it.
+
+def claim(job_id: int, *, worker_host: str = "", task_id: str = "") -> GenerationJob | None:
+    """Take a job to run it. Returns it (now `running`), or None when it is finished, cancelled or gone.
+
+    Raises Busy when another live worker runs it (check again later: that worker may still die).
     A job that has used up its attempts (its worker died each time) is failed here.
     Call release() when done with a claimed job.
     """
     if not _try_lock(job_id):
+        if GenerationJob.objects.filter(id=job_id, state__in=ACTIVE_STATES).exists():
+            raise Busy(job_id)
         return None
     max_attempts = settings.GENERATION_MAX_ATTEMPTS
     gave_up = GenerationJob.objects.filter(id=job_id, state=JobState.RUNNING, attempts__gte=max_attempts).update(

@@ -124,7 +124,8 @@ class RunReport:
     succeeded: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     retry: list[int] = field(default_factory=list)  # requeued after a transient error
-    skipped: list[int] = field(default_factory=list)  # done already, cancelled, or run by another worker
+    skipped: list[int] = field(default_factory=list)  # done already, or cancelled
+    busy: list[int] = field(default_factory=list)  # being run by another live worker: check again later
     error: BaseException | None = None
 
 
@@ -137,7 +138,11 @@ def run_jobs(job_ids: list[int], *, worker_host: str = "", task_id: str = "",
     claimed: list[GenerationJob] = []
     try:
         for job_id in job_ids:
-            job = jobs.claim(job_id, worker_host=worker_host, task_id=task_id)
+            try:
+                job = jobs.claim(job_id, worker_host=worker_host, task_id=task_id)
+            except jobs.Busy:
+                report.busy.append(job_id)
+                continue
             if job is None:
                 report.skipped.append(job_id)
                 continue

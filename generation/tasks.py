@@ -17,6 +17,8 @@ from django.db.models import QuerySet
 from . import runner
 from .models import GenerationJob, JobState
 
+BUSY_RECHECK_SECONDS = 60
+
 
 def backoff_seconds(retries: int) -> float:
     """Exponential backoff with jitter, so workers that failed together do not retry together."""
@@ -28,9 +30,13 @@ def backoff_seconds(retries: int) -> float:
 def run_jobs(self, job_ids: list[int]) -> dict:
     """Run a batch of one generator's jobs. Jobs done already are skipped, so redelivery is safe."""
     report = runner.run_jobs(job_ids, worker_host=self.request.hostname or "", task_id=self.request.id or "")
-    if report.retry:
+    if self.request.is_eager:
+        report.busy = []  # in-process there is no later to check again in
+    if report.retry or report.busy:
         # generation.jobs bounds the attempts: a job past GENERATION_MAX_ATTEMPTS is failed, not requeued.
-        raise self.retry(args=[report.retry], countdown=backoff_seconds(self.request.retries), exc=report.error)
+        # A busy job is checked again later: if its worker dies, this message runs it.
+        countdown = backoff_seconds(self.request.retries) if report.retry else BUSY_RECHECK_SECONDS
+        raise self.retry(args=[report.retry + report.busy], countdown=countdown, exc=report.error)
     return {"succeeded": report.succeeded, "failed": report.failed, "skipped": report.skipped}
 
 
