@@ -75,8 +75,10 @@ def with_worker(generator, count: int, redis_url: str, media: Path) -> dict:
     from generation.tasks import run_jobs
 
     redis.Redis.from_url(redis_url).flushdb()
-    conf = run_jobs.app.conf
-    conf.broker_url, conf.task_always_eager = redis_url, False
+    app = run_jobs.app
+    app.conf.broker_url, app.conf.task_always_eager = redis_url, False
+    app._pool = None  # connections cached for the settings' broker, if any, are not this one's
+    app.amqp._producer_pool = None
     env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_BROKER_URL": redis_url, "MEDIA_ROOT": str(media),
            "OMP_NUM_THREADS": "1", "LOG_LEVEL": "WARNING"}
     worker = subprocess.Popen(
@@ -100,7 +102,7 @@ def with_worker(generator, count: int, redis_url: str, media: Path) -> dict:
     finally:
         worker.terminate()
         worker.wait(30)
-        run_jobs.app.pool.force_close_all()
+        app.pool.force_close_all()
     pipeline = list(GenerationJob.objects.filter(seed=3).values_list("pipeline_seconds", flat=True))
     return {"wall": statistics.mean(walls), "pipeline": statistics.mean(pipeline)}
 
