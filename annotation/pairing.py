@@ -86,7 +86,7 @@ def _build(campaign: Campaign, max_per_prompt: int | None, seed: int, prompts: Q
         for a, b in candidates:
             pid = pair_id(campaign, a, b)
             left, right = (a, b) if _left_is_first(seed, pid) else (b, a)
-            new.append(Pair(id=pid, campaign=campaign, prompt_id=prompt_id, video_0_id=left, video_1_id=right,
+            new.append(Pair(id=pid, campaign_id=campaign.pk, prompt_id=prompt_id, video_0_id=left, video_1_id=right,
                             required_annotations=campaign.overlap))
         report.prompts += bool(candidates)
     report.created = bulk_insert(Pair, new)
