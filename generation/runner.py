@@ -14,7 +14,7 @@ from pathlib import Path
 
 from celery import current_app
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 
 from . import jobs
 from .encoding import VideoInfo, encode_mp4, file_sha256, poster_jpeg, to_uint8_frames
@@ -157,7 +157,6 @@ def run_jobs(job_ids: list[int], *, worker_host: str = "", task_id: str = "",
         message = f"{type(exc).__name__}: {exc}"
         log.warning("transient error in jobs %s, will retry: %s", job_ids, message)
         remaining = [job.id for job in claimed if job.id not in report.succeeded + report.failed]
-        close_old_connections()
         try:
             report.retry = jobs.requeue(remaining, message)
         except DatabaseError:

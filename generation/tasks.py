@@ -8,6 +8,7 @@ See docs/workers.md. Without a broker (the embedded default) the same task runs 
 """
 
 import random
+import time
 from collections.abc import Iterator
 
 from celery import shared_task
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from . import runner
-from .models import GenerationJob, JobState
+from .models import GenerationJob, Generator, JobState
 
 BUSY_RECHECK_SECONDS = 60
 
@@ -30,8 +31,13 @@ def backoff_seconds(retries: int) -> float:
 def run_jobs(self, job_ids: list[int]) -> dict:
     """Run a batch of one generator's jobs. Jobs done already are skipped, so redelivery is safe."""
     report = runner.run_jobs(job_ids, worker_host=self.request.hostname or "", task_id=self.request.id or "")
-    if self.request.is_eager:
-        report.busy = []  # in-process there is no later to check again in
+    if self.request.is_eager:  # in-process (no broker): wait and retry right here
+        retries = 0
+        while report.retry:
+            time.sleep(backoff_seconds(retries))
+            retries += 1
+            report = runner.run_jobs(report.retry, task_id=self.request.id or "")
+        report.busy = []
     if report.retry or report.busy:
         # generation.jobs bounds the attempts: a job past GENERATION_MAX_ATTEMPTS is failed, not requeued.
         # A busy job is checked again later: if its worker dies, this message runs it.
@@ -42,18 +48,19 @@ def run_jobs(self, job_ids: list[int]) -> dict:
 
 def batches(jobs: QuerySet, batch_size: int | None = None,
             states: tuple[str, ...] = (JobState.QUEUED,)) -> Iterator[tuple[str, list[int]]]:
-    """(queue, job ids) per message: queued jobs of one generator (and one set of overrides), in chunks."""
+    """(queue, job ids) per message: queued jobs of one generator (and one set of overrides), in chunks.
+
+    The worker runs a chunk in one pipeline call where the family allows it, else one job after
+    another; deciding that there keeps torch out of the processes that only enqueue.
+    """
     size = max(1, batch_size or settings.GENERATION_BATCH_SIZE)
     current: dict[tuple, list[int]] = {}
-    rows = (jobs.filter(state__in=states).select_related("generator")
-            .order_by("generator_id", "id").only("id", "params", "generator"))
-    for job in rows.iterator(chunk_size=2000):
-        if not runner.supports_batch(job.generator):
-            yield job.generator.queue_name, [job.id]
-            continue
-        key = (job.generator.queue_name, repr(sorted(job.params.items())))
+    queues = {g.id: g.queue_name for g in Generator.objects.all()}
+    rows = jobs.filter(state__in=states).order_by("generator_id", "id").values_list("id", "params", "generator_id")
+    for job_id, params, generator_id in rows.iterator(chunk_size=2000):
+        key = (queues[generator_id], repr(sorted(params.items())))
         chunk = current.setdefault(key, [])
-        chunk.append(job.id)
+        chunk.append(job_id)
         if len(chunk) >= size:
             yield key[0], current.pop(key)
     for (queue, _), chunk in current.items():
