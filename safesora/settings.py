@@ -5,6 +5,7 @@ tasks executed in-process. Set DATABASE_URL and CELERY_BROKER_URL to run as prod
 See docs/configuration.md for every variable.
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -213,3 +214,14 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 X_FRAME_OPTIONS = "SAMEORIGIN"
+
+# Optional prompt refiner run before generation (docs/generators.md). Empty: off. A dotted path to a
+# callable refine(text) -> str, or to a class built with PROMPT_REFINER_OPTIONS (a JSON object), e.g.
+# PROMPT_REFINER=generation.refiner.TransformersRefiner PROMPT_REFINER_OPTIONS='{"model": "/models/qwen"}'.
+PROMPT_REFINER = os.environ.get("PROMPT_REFINER", "")
+try:
+    PROMPT_REFINER_OPTIONS = json.loads(os.environ.get("PROMPT_REFINER_OPTIONS") or "{}")
+except json.JSONDecodeError as _error:
+    raise ImproperlyConfigured(f"PROMPT_REFINER_OPTIONS must be a JSON object: {_error}") from None
+if not isinstance(PROMPT_REFINER_OPTIONS, dict):
+    raise ImproperlyConfigured("PROMPT_REFINER_OPTIONS must be a JSON object")

@@ -35,10 +35,12 @@ def tiny_generator(family: str, **changes) -> Generator:
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_cpu_switches_apply_and_the_video_still_comes_out(family):
-    options = {"vae_tiling": True, "vae_slicing": True, "attention_backend": "native"}
+    options = {"vae_tiling": True, "vae_slicing": True, "attention_backend": "native", "layerwise_casting": True}
     generator = tiny_generator(family, memory_options=options)
     pipe = load_pipeline(generator, device="cpu")
     assert pipe.vae.use_tiling and pipe.vae.use_slicing
+    stored = {p.dtype for p in denoiser(pipe).parameters()}
+    assert torch.float8_e4m3fn in stored  # weights kept in 8 bits between uses
     [video] = generate_frames(pipe, generator, ["a horse running"], [0])
     assert video.shape == (generator.num_frames, generator.height, generator.width, 3)
 
@@ -47,8 +49,17 @@ def test_cpu_switches_apply_and_the_video_still_comes_out(family):
 def test_first_block_cache_is_enabled_on_the_transformer(family):
     generator = tiny_generator(family, memory_options={"cache": {"type": "first_block", "threshold": 0.2}})
     pipe = load_pipeline(generator, device="cpu")
-    assert pipe.transformer.is_cache_enabled
+    assert type(pipe.transformer._cache_config).__name__ == "FirstBlockCacheConfig"
     [video] = generate_frames(pipe, generator, ["a horse running"], [0])
+    assert video.shape == (generator.num_frames, generator.height, generator.width, 3)
+
+
+@pytest.mark.parametrize("cache", ["pyramid_attention_broadcast", "taylorseer"])
+def test_the_other_caches_apply(cache):
+    generator = tiny_generator("wan", num_inference_steps=3, memory_options={"cache": cache})
+    pipe = load_pipeline(generator, device="cpu")
+    assert pipe.transformer.is_cache_enabled
+    [video] = generate_frames(pipe, generator, ["a cat"], [1])
     assert video.shape == (generator.num_frames, generator.height, generator.width, 3)
 
 

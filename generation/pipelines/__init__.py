@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from generation.models import Generator
 
 __all__ = [
-    "FAMILIES", "OOM_FALLBACK", "SWITCHES", "apply_memory_options", "call_arguments", "default_generators",
+    "FAMILIES", "OOM_FALLBACK", "SWITCHES", "apply_memory_options", "call_arguments", "cast_module",
+    "default_generators",
     "family_of", "generate_frames", "load_pipeline", "validate_memory_options", "validate_params",
 ]
 
@@ -86,24 +87,32 @@ def load_pipeline(generator: "Generator", device: str | None = None,
         dtype = DTYPES[generator.dtype]
     except KeyError:
         raise ValueError(f"generator {generator.name}: unknown dtype {generator.dtype!r}") from None
+    component_dtypes = _component_dtypes(family, dtype)
     if generator.checkpoint:
-        torch_dtype: Any = dtype
-        component_dtypes = getattr(family, "COMPONENT_DTYPES", {})
-        if component_dtypes:
-            torch_dtype = {"default": dtype, **{name: DTYPES[value] for name, value in component_dtypes.items()}}
+        torch_dtype = {"default": dtype, **component_dtypes} if component_dtypes else dtype
         components = _load_components(generator, dtype)
-        pipe = _pipeline_class(generator).from_pretrained(generator.checkpoint, torch_dtype=torch_dtype, **components)
+        pipe = _pipeline_class(generator).from_pretrained(generator.checkpoint, **{_dtype_keyword(): torch_dtype},
+                                                          **components)
         if hasattr(family, "after_load"):
             family.after_load(pipe)
     else:
         _pipeline_class_name(generator)
         pipe = family.build_tiny(seed=0)
-        _cast(pipe, dtype)
+        for name, component in pipe.components.items():
+            if isinstance(component, torch.nn.Module):
+                cast_module(component, component_dtypes.get(name, dtype))
     pipe.set_progress_bar_config(disable=True)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     apply_memory_options(pipe, options or {}, device=device)
     return pipe
+
+
+def _dtype_keyword() -> str:
+    """diffusers renamed from_pretrained's `torch_dtype` to `dtype` (0.42 warns about the old name)."""
+    import diffusers.utils
+
+    return "dtype" if hasattr(diffusers.utils, "_resolve_dtype") else "torch_dtype"
 
 
 def _load_components(generator: "Generator", dtype: torch.dtype) -> dict[str, Any]:
@@ -114,22 +123,25 @@ def _load_components(generator: "Generator", dtype: torch.dtype) -> dict[str, An
     for name, class_name in getattr(family_of(generator), "COMPONENTS", {}).items():
         checkpoint = (generator.extra_params or {}).get(name)
         if checkpoint:
-            components[name] = getattr(diffusers, class_name).from_pretrained(checkpoint, torch_dtype=dtype)
+            components[name] = getattr(diffusers, class_name).from_pretrained(checkpoint,
+                                                                              **{_dtype_keyword(): dtype})
     return components
 
 
-def _cast(pipe, dtype: torch.dtype) -> None:
-    """Cast a tiny pipeline as from_pretrained would, keeping the modules a model marks float32 in float32."""
+def _component_dtypes(family: ModuleType, dtype: torch.dtype) -> dict[str, torch.dtype]:
+    """A family's per-component dtypes (Wan's float32 VAE); they refine a half-precision generator only."""
     if dtype == torch.float32:
-        return
-    for component in pipe.components.values():
-        if not isinstance(component, torch.nn.Module):
-            continue
-        torch.nn.Module.to(component, dtype)  # ModelMixin.to warns about exactly what the loop below fixes
-        keep = getattr(component, "_keep_in_fp32_modules", None) or []
-        for name, module in component.named_modules():
-            if any(part in keep for part in name.split(".")):
-                module.float()
+        return {}
+    return {name: DTYPES[value] for name, value in getattr(family, "COMPONENT_DTYPES", {}).items()}
+
+
+def cast_module(module: torch.nn.Module, dtype: torch.dtype) -> None:
+    """Cast `module` to `dtype`, keeping what the model marks float32 (`_keep_in_fp32_modules`) in float32."""
+    torch.nn.Module.to(module, dtype)  # ModelMixin.to warns about exactly what the loop below fixes
+    keep = set(getattr(module, "_keep_in_fp32_modules", None) or [])
+    for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+        if tensor.is_floating_point() and keep.intersection(name.split(".")):
+            tensor.data = tensor.data.float()
 
 
 def call_arguments(generator: "Generator", overrides: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from generation.pipelines.tiny import clip_tokenizer, llama_tokenizer, seeded
 
 PIPELINE_CLASS = "HunyuanVideoPipeline"
 SUPPORTS_BATCH = True
+# diffusers' HunyuanVideo guide: the transformer in bfloat16 (the generator's dtype), the rest in float16.
+COMPONENT_DTYPES = {"vae": "float16", "text_encoder": "float16", "text_encoder_2": "float16"}
 # Frames are 1 + a multiple of 4 (the VAE compresses time by 4); sides multiples of 16 (VAE 8 x patch 2).
 FRAME_MULTIPLE = 4
 SIZE_MULTIPLE = 16
