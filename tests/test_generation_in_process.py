@@ -115,3 +115,13 @@ def test_out_of_memory_retries_once_with_memory_switches_then_fails_clearly(tiny
         assert job.state == "failed" and job.error.startswith("CUDA out of memory")
         assert "memory switches on (model_cpu_offload" in job.error and "tiny-wan" in job.error
     assert Video.objects.count() == 2
+
+
+def test_the_refined_prompt_is_what_the_video_stores(tiny_wan, settings):
+    from generation.refiner import template_refiner
+
+    settings.PROMPT_REFINER = "generation.refiner.template_refiner"
+    prompt = make_prompt("a lighthouse in a storm")
+    call_command("generate", "--prompts", prompt.id, "--generators", "tiny-wan", verbosity=0)
+    video = Video.objects.get(prompt=prompt)
+    assert video.video_text == template_refiner(prompt.text) != prompt.text
