@@ -19,6 +19,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from . import jobs
 from .encoding import VideoInfo, encode_mp4, file_sha256, poster_jpeg, to_uint8_frames
 from .models import GenerationJob, Generator, JobState, Origin, Video
+from .refiner import refine_prompt
 from .storage import scratch_dir, store_bytes, store_file
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,6 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
 
 
 TRANSIENT_ERRORS = _transient_errors()
-
-
-class OutOfMemory(Exception):
-    """CUDA ran out of memory even with the memory switches on."""
 
 
 def _is_cuda_oom(exc: BaseException) -> bool:
@@ -156,7 +153,7 @@ def run_jobs(job_ids: list[int], *, worker_host: str = "", task_id: str = "",
         report.error = exc
         message = f"{type(exc).__name__}: {exc}"
         log.warning("transient error in jobs %s, will retry: %s", job_ids, message)
-        remaining = [job.id for job in claimed if job.id not in report.succeeded + report.failed]
+        remaining = _unfinished(claimed, report)
         try:
             report.retry = jobs.requeue(remaining, message)
         except DatabaseError:
@@ -165,7 +162,7 @@ def run_jobs(job_ids: list[int], *, worker_host: str = "", task_id: str = "",
     except Exception as exc:
         report.error = exc
         log.exception("jobs %s failed", job_ids)
-        remaining = [job.id for job in claimed if job.id not in report.succeeded + report.failed]
+        remaining = _unfinished(claimed, report)
         jobs.fail(remaining, f"{type(exc).__name__}: {exc}")
         report.failed += remaining
     finally:
@@ -174,6 +171,11 @@ def run_jobs(job_ids: list[int], *, worker_host: str = "", task_id: str = "",
         except DatabaseError:
             pass  # the locks went with the connection
     return report
+
+
+def _unfinished(claimed: list[GenerationJob], report: RunReport) -> list[int]:
+    done = set(report.succeeded + report.failed + report.skipped)
+    return [job.id for job in claimed if job.id not in done]
 
 
 def _groups(claimed: list[GenerationJob]) -> list[list[GenerationJob]]:
@@ -195,8 +197,6 @@ def _run_group(group: list[GenerationJob], cache: PipelineCache, report: RunRepo
         batch = [j for j in batch if j.id in running]
         if not batch:
             continue
-        from .refiner import refine_prompt
-
         texts = [refine_prompt(job.prompt.text) for job in batch]
         try:
             outputs, seconds = _generate(cache, generator, batch, texts)
