@@ -3,6 +3,8 @@ from pathlib import Path
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Count
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -10,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from safesora.taxonomy import PROMPT_TYPES
 
-from .models import GenerationJob, Generator, Prompt, Video
+from . import jobs
+from .models import GenerationJob, Generator, JobState, Prompt, Video
 from .prompt_import import PromptImportError, import_prompts
 
 
@@ -22,6 +25,13 @@ class PromptUploadForm(forms.Form):
         choices=[("", _("none: such records are an error"))] + [(t, t) for t in PROMPT_TYPES])
 
 
+class GenerateForm(forms.Form):
+    generators = forms.ModelMultipleChoiceField(
+        label=_("Generators"), queryset=Generator.objects.filter(enabled=True),
+        widget=forms.CheckboxSelectMultiple)
+    seeds = forms.IntegerField(label=_("Seeds per prompt"), min_value=1, max_value=100, initial=1)
+
+
 @admin.register(Prompt)
 class PromptAdmin(admin.ModelAdmin):
     list_display = ["short_text", "prompt_type", "split", "source", "created_at"]
@@ -31,6 +41,21 @@ class PromptAdmin(admin.ModelAdmin):
     change_list_template = "admin/generation/prompt/change_list.html"
     list_per_page = 50
     show_full_result_count = False
+    actions = ["generate_videos"]
+
+    @admin.action(description=_("Generate videos of the selected prompts"), permissions=["change"])
+    def generate_videos(self, request, queryset):
+        form = GenerateForm(request.POST if "generate" in request.POST else None)
+        if form.is_valid():
+            created = jobs.create_jobs(queryset, list(form.cleaned_data["generators"]),
+                                       range(form.cleaned_data["seeds"]))
+            send_to_workers(self, request, created)
+            return redirect("admin:generation_generationjob_changelist")
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
+                   "prompts": queryset, "title": _("Generate videos"),
+                   "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                   "select_across": request.POST.get("select_across") == "1"}
+        return TemplateResponse(request, "admin/generation/prompt/generate.html", context)
 
     @admin.display(description=_("text"))
     def short_text(self, obj: Prompt) -> str:
@@ -75,11 +100,56 @@ class GeneratorAdmin(admin.ModelAdmin):
 @admin.register(GenerationJob)
 class GenerationJobAdmin(admin.ModelAdmin):
     list_display = ["id", "generator", "prompt", "seed", "state", "attempts", "pipeline_seconds",
-                    "total_seconds", "worker_host", "created_at"]
+                    "total_seconds", "worker_host", "created_at", "short_error"]
     list_filter = ["state", "generator"]
     raw_id_fields = ["prompt"]
-    readonly_fields = ["created_at", "started_at", "finished_at", "task_id"]
+    readonly_fields = ["state", "attempts", "error", "worker_host", "created_at", "started_at", "finished_at",
+                       "task_id", "pipeline_seconds", "total_seconds"]
+    change_list_template = "admin/generation/generationjob/change_list.html"
+    actions = ["retry_jobs", "cancel_jobs"]
     show_full_result_count = False
+
+    @admin.display(description=_("error"))
+    def short_error(self, obj: GenerationJob) -> str:
+        return obj.error[:120]
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "state_table": state_table()})
+
+    @admin.action(description=_("Retry the selected failed or cancelled jobs"), permissions=["change"])
+    def retry_jobs(self, request, queryset):
+        ids = jobs.retry(queryset)
+        send_to_workers(self, request, GenerationJob.objects.filter(id__in=ids))
+
+    @admin.action(description=_("Cancel the selected queued or running jobs"), permissions=["change"])
+    def cancel_jobs(self, request, queryset):
+        count = jobs.cancel(queryset)
+        self.message_user(request, _("%(n)d jobs cancelled.") % {"n": count}, messages.SUCCESS)
+
+
+def send_to_workers(model_admin: admin.ModelAdmin, request, job_set) -> None:
+    """Enqueue queued jobs, or, with no broker, leave them queued: a web request must not run the models."""
+    from .tasks import enqueue, run_jobs
+
+    if run_jobs.app.conf.task_always_eager:
+        model_admin.message_user(request, _(
+            "%(n)d jobs are queued. No broker is configured, so nothing runs them in the background: "
+            "run `python manage.py generate --queued` to make them here.")
+            % {"n": job_set.filter(state=JobState.QUEUED).count()}, messages.WARNING)
+    else:
+        sent = enqueue(job_set)
+        model_admin.message_user(request, _("%(n)d jobs sent to the GPU workers.") % {"n": sent}, messages.SUCCESS)
+
+
+def state_table() -> dict:
+    """Job counts per generator and state, for the top of the job list."""
+    states = JobState.values
+    rows: dict[str, dict[str, int]] = {}
+    for name, state, count in (GenerationJob.objects.order_by().values_list("generator__name", "state")
+                               .annotate(n=Count("id"))):
+        rows.setdefault(name, dict.fromkeys(states, 0))[state] = count
+    table = [(name, [counts[s] for s in states], sum(counts.values())) for name, counts in sorted(rows.items())]
+    return {"states": JobState.choices, "rows": table}
 
 
 @admin.register(Video)

@@ -6,6 +6,7 @@ libx264, so every file written here does.
 
 import hashlib
 import io
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -87,3 +88,68 @@ def probe(path: Path) -> VideoInfo:
         raise ValueError(f"{path.name}: no video frames")
     return VideoInfo(fps=fps, num_frames=count, width=width, height=height, duration=count / fps if fps else 0.0,
                      sha256=file_sha256(path), size_bytes=Path(path).stat().st_size)
+
+
+def _moov_before_mdat(path: Path) -> bool:
+    """Faststart: the mp4 index (moov box) comes before the media data, so playback starts at once."""
+    with open(path, "rb") as fh:
+        while header := fh.read(8):
+            if len(header) < 8:
+                return False
+            size, kind = int.from_bytes(header[:4], "big"), header[4:]
+            if kind == b"moov":
+                return True
+            if kind == b"mdat":
+                return False
+            if size == 1:
+                size = int.from_bytes(fh.read(8), "big") - 8
+            elif size == 0:
+                return False
+            fh.seek(size - 8, io.SEEK_CUR)
+    return False
+
+
+def browser_ready(path: Path) -> bool:
+    """Already what encode_mp4 writes (H.264, yuv420p, mp4, faststart)? Then it needs no re-encoding."""
+    with av.open(str(path)) as container:
+        if "mp4" not in container.format.name.split(",") or not container.streams.video:
+            return False
+        codec = container.streams.video[0].codec_context
+        if codec.name != "h264" or codec.pix_fmt != "yuv420p" or codec.width % 2 or codec.height % 2:
+            return False
+    return _moov_before_mdat(Path(path))
+
+
+def transcode_mp4(source: Path, path: Path, *, crf: int = 20, preset: str = "fast") -> None:
+    """Re-encode any video PyAV can decode to H.264/yuv420p mp4 with faststart, keeping its frame rate.
+
+    Frames stream through one at a time, so long videos do not fill memory. Audio is dropped.
+    """
+    with av.open(str(source)) as src:
+        if not src.streams.video:
+            raise ValueError(f"{Path(source).name}: no video stream")
+        stream_in = src.streams.video[0]
+        stream_in.thread_type = "AUTO"
+        rate = Fraction(stream_in.average_rate or stream_in.guessed_rate or 24).limit_denominator(1001)
+        width, height = stream_in.codec_context.width, stream_in.codec_context.height
+        with av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
+            stream = out.add_stream("libx264", rate=rate)
+            stream.width, stream.height = width - width % 2, height - height % 2
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": str(crf), "preset": preset}
+            for frame in src.decode(stream_in):
+                frame = frame.reformat(width=stream.width, height=stream.height, format="yuv420p")
+                frame.pts = None
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+
+
+def poster_from_file(path: Path, frame_index: int, quality: int = 85) -> bytes:
+    """A JPEG of one frame of a video file (the poster of an imported video)."""
+    with av.open(str(path)) as container:
+        image = next(itertools.islice(container.decode(video=0), frame_index, None)).to_image()
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()

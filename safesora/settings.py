@@ -192,6 +192,16 @@ CELERY_TASK_ROUTES = {
 # registers its screening task here). Explicit, so nothing happens behind a signal.
 VIDEO_CREATED_TASKS: list[str] = []
 
+# Generation workers (docs/workers.md).
+# Jobs of one generator sent to a worker in one message and run in one pipeline call, where the
+# family supports batched calls (others run the batch's jobs one by one).
+GENERATION_BATCH_SIZE = env_int("GENERATION_BATCH_SIZE", 4)
+# A job runs at most this many times: transient errors are retried with backoff, and a job whose
+# worker died is run again, until then.
+GENERATION_MAX_ATTEMPTS = env_int("GENERATION_MAX_ATTEMPTS", 5)
+# Seconds before the first retry after a transient error; doubled on each retry (at most 10 min).
+GENERATION_RETRY_BACKOFF = env_int("GENERATION_RETRY_BACKOFF", 15)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
