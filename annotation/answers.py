@@ -167,3 +167,25 @@ def grade_gold(values: dict[str, Any], gold_answers: Mapping[str, Any]) -> bool:
         elif given != expected:
             return False
     return True
+
+
+# The input shape as JSON Schema, for the OpenAPI document (annotation.api). clean_answers is
+# the one validator; this only describes what it accepts.
+ANSWERS_JSON_SCHEMA: dict[str, Any] = {
+    "title": "Answers",
+    "type": "object",
+    "required": [*PREFERENCE_QUESTIONS, *VIDEOS],
+    "additionalProperties": False,
+    "properties": {
+        **{q: {"type": "string", "enum": list(VIDEO_CHOICES),
+               "description": "video_0 (left) or video_1 (right)"} for q in PREFERENCE_QUESTIONS},
+        **{v: {"type": "object", "required": ["is_safe"], "additionalProperties": False,
+               "description": f"harmlessness of {v}; unsafe needs at least one category",
+               "properties": {"is_safe": {"type": "boolean"},
+                              "categories": {"type": "array", "default": [],
+                                             "items": {"type": "string", "enum": list(HARM_KEYS)}}}}
+           for v in VIDEOS},
+        "confirm_safe_with_labels": {"type": "boolean", "default": False,
+                                     "description": "required true when a video marked safe has categories"},
+    },
+}
