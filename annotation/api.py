@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import WithJsonSchema
 
 from safesora.auth import API_AUTH
@@ -130,9 +130,9 @@ def engine_errors(view):
         try:
             return view(request, *args, **kwargs)
         except AnswerError as exc:
-            return 400, {"detail": "Some answers are missing or invalid.", "errors": exc.errors}
+            return Status(400, {"detail": "Some answers are missing or invalid.", "errors": exc.errors})
         except engine.AssignmentError as exc:
-            return exc.status, {"detail": exc.reason}
+            return Status(exc.status, {"detail": exc.reason})
 
     return wrapper
 
@@ -152,7 +152,7 @@ def lease_out(lease: Assignment) -> dict[str, Any]:
 def next_pairs(request: HttpRequest, payload: NextIn):
     """Your unexpired leases first, then newly leased pairs, `count` in all."""
     leases = engine.next_assignments(request.auth, campaign=payload.campaign, count=payload.count)
-    return 200, {"assignments": [lease_out(lease) for lease in leases]}
+    return Status(200, {"assignments": [lease_out(lease) for lease in leases]})
 
 
 @router.post("/assignments/{assignment_id}/submit", response={200: SubmittedOut, **ERRORS},
@@ -161,8 +161,8 @@ def next_pairs(request: HttpRequest, payload: NextIn):
 def submit(request: HttpRequest, assignment_id: int, payload: SubmitIn):
     """Idempotent: submitting the same lease again returns the first annotation."""
     annotation = engine.submit_annotation(request.auth, assignment_id, payload.answers, payload.time_spent_ms)
-    return 200, {"annotation_id": annotation.pk, "assignment_id": annotation.assignment_id,
-                 "pair_id": annotation.pair_id, "submitted_at": annotation.submitted_at}
+    return Status(200, {"annotation_id": annotation.pk, "assignment_id": annotation.assignment_id,
+                 "pair_id": annotation.pair_id, "submitted_at": annotation.submitted_at})
 
 
 @router.post("/assignments/{assignment_id}/skip", response={200: SkippedOut, **ERRORS},
@@ -171,7 +171,7 @@ def submit(request: HttpRequest, assignment_id: int, payload: SubmitIn):
 def skip(request: HttpRequest, assignment_id: int, payload: SkipIn):
     """The pair goes back to the pool and will not be offered to you again."""
     engine.skip_assignment(request.auth, assignment_id, payload.reason)
-    return 200, {"assignment_id": assignment_id, "state": "skipped"}
+    return Status(200, {"assignment_id": assignment_id, "state": "skipped"})
 
 
 @router.get("/history", response={200: HistoryOut, **ERRORS}, summary="Your own work, newest first")
@@ -187,7 +187,7 @@ def history(request: HttpRequest, query: Query[HistoryQuery]):
                       "skip_reason": lease.skip_reason,
                       "time_spent_ms": annotation.time_spent_ms if annotation else None,
                       "answers": judgement_as_answers(annotation) if annotation else None})
-    return 200, {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset}
+    return Status(200, {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset})
 
 
 @router.get("/status", response={200: StatusOut, **ERRORS}, summary="Today's count and your campaigns")
@@ -195,9 +195,9 @@ def history(request: HttpRequest, query: Query[HistoryQuery]):
 def status(request: HttpRequest):
     _require_worker(request.auth)
     found = engine.standings(request.auth)
-    return 200, {"today_count": engine.todays_count(request.auth),
+    return Status(200, {"today_count": engine.todays_count(request.auth),
                  "campaigns": [{"id": s.campaign.pk, "name": s.campaign.name, "daily_cap": s.campaign.daily_cap,
-                                "refused": s.reason} for s in found]}
+                                "refused": s.reason} for s in found]})
 
 
 def _require_worker(user) -> None:

@@ -29,6 +29,12 @@ class TokenAuth(HttpBearer):
 
 
 class ActiveSessionAuth(SessionAuth):
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Without a session cookie this is not a browser session: answer 401, not a CSRF failure.
+        if self.param_name not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None):
         user = request.user
         return user if user.is_authenticated and user.is_active else None
