@@ -10,7 +10,7 @@ machine's 2 cores are the limit, and a heavier client (httpx costs 4-5 ms CPU pe
 them from the server under test (DESIGN.md section 9).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/safesora python bench/annotation_throughput.py \
-        [--pairs 50000] [--annotators 16] [--seconds 30] [--workers 3 --threads 4] [--auth session|token]
+        [--pairs 50000] [--annotators 16] [--seconds 30] [--workers 2 --threads 8] [--auth session|token]
 """
 
 import argparse
@@ -309,8 +309,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--count", type=int, default=2, help="pairs asked per next (the UI asks 2: show + preload)")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread, keep-alive)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (gthread, keep-alive)")
     parser.add_argument("--auth", choices=["session", "token"], default="session")
     args = parser.parse_args()
     overlaps = [int(o) for o in args.overlaps.split(",")]
