@@ -33,7 +33,7 @@ def probe(tmp_path, **env):
     unset = {"CACHE_URL", "REDIS_URL", "SAFESORA_DATA_DIR", "DATABASE_URL"}
     clean = {k: v for k, v in os.environ.items() if k not in unset}
     clean.update(SAFESORA_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="safesora.settings", **env)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=clean, check=True)
+    subprocess.run([sys.executable, "manage.py", "migrate", "sessions", "-v", "0"], cwd=ROOT, env=clean, check=True)
     result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
