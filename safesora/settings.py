@@ -128,22 +128,6 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-# Cache (login attempt counters, among others): Redis when CACHE_URL (or REDIS_URL) is set, so
-# every web process shares it; otherwise per-process memory, enough for the one-process demo.
-CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
-    if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-}
-# Sessions are read from the shared cache, written through to the database: one cache read per
-# request instead of a database query. Only with a shared cache: a per-process one would keep a
-# logged-out session alive in the other processes.
-SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if CACHE_URL
-                  else "django.contrib.sessions.backends.db")
-# Failed logins allowed per username and client address within the window (seconds).
-LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)
-LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900)
-
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -195,11 +179,6 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Periodic tasks (the `beat` service). The claim path also releases expired leases, so the
-# engine does not depend on beat running.
-CELERY_BEAT_SCHEDULE = {
-    "release-expired-leases": {"task": "annotation.tasks.release_expired_leases", "schedule": 60.0},
-}
 # Redis redelivers an unacknowledged task after this many seconds: it must exceed the
 # longest generation job, or a slow job would run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)}
@@ -224,3 +203,25 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 X_FRAME_OPTIONS = "SAMEORIGIN"
+
+# Cache (login attempt counters, among others): Redis when CACHE_URL (or REDIS_URL) is set, so
+# every web process shares it; otherwise per-process memory, enough for the one-process demo.
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# Sessions are read from the shared cache, written through to the database: one cache read per
+# request instead of a database query. Only with a shared cache: a per-process one would keep a
+# logged-out session alive in the other processes.
+SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if CACHE_URL
+                  else "django.contrib.sessions.backends.db")
+# Failed logins allowed per username and client address within the window (seconds).
+LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)
+LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900)
+
+# Periodic tasks (the `beat` service). The claim path also releases expired leases, so the
+# engine does not depend on beat running.
+CELERY_BEAT_SCHEDULE = {
+    "release-expired-leases": {"task": "annotation.tasks.release_expired_leases", "schedule": 60.0},
+}
