@@ -1,8 +1,20 @@
 """The one REST API (django-ninja); each app adds its router here. OpenAPI schema at /api/openapi.json."""
 
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
+
+from annotation.api import router as annotation_router
 
 api = NinjaAPI(title="SafeSora platform API", version="1", urls_namespace="api")
+api.add_router("/annotation/", annotation_router)
+
+
+@api.exception_handler(ValidationError)
+def invalid_input(request, exc: ValidationError):
+    """Bad input is a 400 with one message per field (the project's rule), not ninja's 422."""
+    errors = {".".join(str(p) for p in e["loc"][1:] if p != "payload") or "body": e["msg"] for e in exc.errors}
+    return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=400)
+
 
 # Routers are attached below as the apps provide them, e.g.
 #   from annotation.api import router as annotation_router

@@ -225,3 +225,25 @@ except json.JSONDecodeError as _error:
     raise ImproperlyConfigured(f"PROMPT_REFINER_OPTIONS must be a JSON object: {_error}") from None
 if not isinstance(PROMPT_REFINER_OPTIONS, dict):
     raise ImproperlyConfigured("PROMPT_REFINER_OPTIONS must be a JSON object")
+
+# Cache (login attempt counters, among others): Redis when CACHE_URL (or REDIS_URL) is set, so
+# every web process shares it; otherwise per-process memory, enough for the one-process demo.
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# Sessions are read from the shared cache, written through to the database: one cache read per
+# request instead of a database query. Only with a shared cache: a per-process one would keep a
+# logged-out session alive in the other processes.
+SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if CACHE_URL
+                  else "django.contrib.sessions.backends.db")
+# Failed logins allowed per username and client address within the window (seconds).
+LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)
+LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900)
+
+# Periodic tasks (the `beat` service). The claim path also releases expired leases, so the
+# engine does not depend on beat running.
+CELERY_BEAT_SCHEDULE = {
+    "release-expired-leases": {"task": "annotation.tasks.release_expired_leases", "schedule": 60.0},
+}
