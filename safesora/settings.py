@@ -207,3 +207,10 @@ X_FRAME_OPTIONS = "SAMEORIGIN"
 # Exports: each release is a folder here (see docs/exports.md). HF_TOKEN (read by huggingface_hub)
 # enables `manage.py export --push-to-hub`.
 EXPORTS_ROOT = Path(os.environ.get("EXPORTS_ROOT") or DATA_DIR / "exports").resolve()
+
+# The review queue lists complete pairs whose mean majority share is below this (or that have a
+# tied question); reviewers can change it per visit (annotation.quality.review_queue).
+try:
+    REVIEW_AGREEMENT_THRESHOLD = float(os.environ.get("REVIEW_AGREEMENT_THRESHOLD") or 0.8)
+except ValueError:
+    raise ImproperlyConfigured("REVIEW_AGREEMENT_THRESHOLD must be a number between 0 and 1") from None
