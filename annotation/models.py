@@ -83,6 +83,13 @@ class Pair(models.Model):
                                    name="pair_gold_has_answers"),
             models.UniqueConstraint(fields=["campaign", "video_0", "video_1"], name="pair_unique_in_campaign"),
         ]
+        indexes = [
+            # The next-pair engine's queue: open regular pairs of a campaign, closest to completion first.
+            models.Index(F("campaign"), F("required_annotations") - F("claimed_count"), F("id"),
+                         name="pair_open_queue",
+                         condition=Q(claimed_count__lt=F("required_annotations"), is_gold=False)),
+            models.Index(fields=["campaign"], name="pair_gold", condition=Q(is_gold=True)),
+        ]
 
     def __str__(self) -> str:
         return f"pair {self.id[:12]}"
@@ -120,6 +127,7 @@ class Assignment(models.Model):
         indexes = [
             models.Index(fields=["user", "state"], name="assignment_user_state"),
             models.Index(fields=["state", "expires_at"], name="assignment_state_expiry"),
+            models.Index(fields=["user", "-created_at"], name="assignment_user_history"),
         ]
 
     def __str__(self) -> str:
@@ -182,7 +190,11 @@ class Annotation(Judgement):
             models.UniqueConstraint(fields=["pair", "user"], name="annotation_once_per_person"),
             *Judgement.judgement_constraints("annotation"),
         ]
-        indexes = [models.Index(fields=["user", "submitted_at"], name="annotation_user_time")]
+        indexes = [
+            models.Index(fields=["user", "submitted_at"], name="annotation_user_time"),
+            models.Index(fields=["user"], include=["pair", "gold_correct"], condition=Q(gold_correct__isnull=False),
+                         name="annotation_user_gold"),
+        ]
 
     def __str__(self) -> str:
         return f"annotation {self.pk} of {self.pair_id[:12]} by {self.user_id}"

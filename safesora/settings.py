@@ -214,3 +214,20 @@ try:
     REVIEW_AGREEMENT_THRESHOLD = float(os.environ.get("REVIEW_AGREEMENT_THRESHOLD") or 0.8)
 except ValueError:
     raise ImproperlyConfigured("REVIEW_AGREEMENT_THRESHOLD must be a number between 0 and 1") from None
+
+# Cache (login attempt counters, among others): Redis when CACHE_URL (or REDIS_URL) is set, so
+# every web process shares it; otherwise per-process memory, enough for the one-process demo.
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# Failed logins allowed per username and client address within the window (seconds).
+LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)
+LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900)
+
+# Periodic tasks (the `beat` service). The claim path also releases expired leases, so the
+# engine does not depend on beat running.
+CELERY_BEAT_SCHEDULE = {
+    "release-expired-leases": {"task": "annotation.tasks.release_expired_leases", "schedule": 60.0},
+}

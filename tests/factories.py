@@ -79,6 +79,31 @@ def make_campaign(name: str | None = None, **fields) -> Campaign:
     return Campaign.objects.create(name=name or f"campaign {next(_counter)}", **fields)
 
 
+def make_pairs(campaign: Campaign, n: int, **fields) -> list[Pair]:
+    """`n` pairs in one go (bulk inserts): one prompt, n + 1 placeholder videos, pair i = videos i and i + 1."""
+    prompt = make_prompt()
+    generators = [make_generator(), make_generator()]
+    videos = [Video(id=stable_id("video", prompt.id, campaign.pk, i, next(_counter)), prompt=prompt,
+                    generator=generators[i % 2], video_text=prompt.text, fps=8, num_frames=16, width=64,
+                    height=64, duration=2.0, sha256="0" * 64, file=f"videos/{prompt.id}/{i}.mp4")
+              for i in range(n + 1)]
+    Video.objects.bulk_create(videos)
+    fields.setdefault("required_annotations", campaign.overlap)
+    pairs = [Pair(id=stable_id("pair", campaign.pk, videos[i].id, videos[i + 1].id), campaign=campaign,
+                  prompt=prompt, video_0=videos[i], video_1=videos[i + 1], **fields) for i in range(n)]
+    return Pair.objects.bulk_create(pairs)
+
+
+def valid_answers(**overrides) -> dict:
+    """A complete, valid submission in the shape annotation.answers documents."""
+    data = {"instruction_following": "video_0", "correctness": "video_1", "informativeness": "video_0",
+            "aesthetics": "video_1", "helpfulness": "video_0", "harmlessness": "video_1",
+            "video_0": {"is_safe": False, "categories": ["violence"]},
+            "video_1": {"is_safe": True, "categories": []}}
+    data.update(overrides)
+    return data
+
+
 def make_pair(campaign: Campaign | None = None, *, prompt: Prompt | None = None, **fields) -> Pair:
     """A pair of two fresh videos of one prompt from two generators."""
     campaign = campaign or make_campaign()

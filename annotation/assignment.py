@@ -1,0 +1,523 @@
+"""The next-pair engine: leases (Assignments) of pairs to crowdworkers. Every state change of
+leases and annotations goes through the functions here; views, the API and commands call them.
+
+Rules (docs/assignment.md has the reasoning and the query plans):
+
+- A worker may work on a campaign when the account is active, has the crowdworker role (or is
+  staff), is on the campaign's `workers` list, and the campaign is active. Refusals (raised as
+  AssignmentRefused with a sentence for the worker and the admin) are: none of that, the
+  campaign's daily cap reached, or gold accuracy below `gold_min_accuracy` once
+  `gold_min_answers` gold pairs were answered.
+- `next_assignments` returns the worker's unexpired active leases first (oldest first), then
+  claims new ones up to `count`. A claim takes pairs that still need annotations and that this
+  worker never had (any state: a skipped or expired pair never comes back), closest to
+  completion first (fewest open slots, then id). `Pair.claimed_count` counts live leases plus
+  annotations; the claim raises it with one conditional UPDATE, and the database's check
+  constraint makes more than `required_annotations` impossible.
+- Gold pairs (`is_gold`) are served to every worker once, at `campaign.gold_rate` of the claims.
+  They are outside the overlap limit: their `claimed_count` and `annotation_count` stay 0, the
+  (pair, user) unique constraint alone keeps them to once per worker, and their annotations are
+  graded (`Annotation.gold_correct`). A worker is never told which pairs are gold.
+- `submit_annotation` is idempotent: submitting a lease twice returns the first annotation.
+  A lease past its expiry that was not yet swept still holds its slot and is accepted. A swept
+  (expired) lease is accepted if the pair still has room, the slot being claimed again;
+  otherwise LeaseExpired says the pair went to someone else and nothing is saved.
+- Expired leases are released by `release_expired_leases` (Celery beat runs it every minute,
+  and the claim path runs it too, at most every SWEEP_INTERVAL and whenever a claim comes up
+  short, so nothing depends on beat).
+- The daily cap counts annotations submitted since local midnight (settings.TIME_ZONE), in all
+  campaigns, plus live leases: a worker never holds more than the cap allows.
+
+On PostgreSQL a claim and a submit are one SQL statement each (data-modifying CTEs; FOR UPDATE
+SKIP LOCKED so concurrent workers do not queue on the same rows). Elsewhere (the SQLite demo,
+where writers are serialized anyway) plain ORM statements in one transaction do the same.
+"""
+
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from safesora.roles import CROWDWORKER
+
+from .answers import clean_answers, grade_gold
+from .models import Annotation, Assignment, AssignmentState, Campaign, Pair
+
+SWEEP_INTERVAL = timedelta(seconds=15)
+CLAIM_RETRIES = 3
+ACTIVE, SUBMITTED, SKIPPED, EXPIRED = (AssignmentState.ACTIVE, AssignmentState.SUBMITTED,
+                                       AssignmentState.SKIPPED, AssignmentState.EXPIRED)
+
+
+class AssignmentError(Exception):
+    """A request the engine cannot honour; `reason` is a sentence for the person."""
+
+    status = 409
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AssignmentRefused(AssignmentError):
+    """This person may not work (on this campaign) now."""
+
+    status = 403
+
+
+class AssignmentNotFound(AssignmentError):
+    """No such lease for this person (someone else's leases look the same: not found)."""
+
+    status = 404
+
+
+class LeaseExpired(AssignmentError):
+    """The lease expired and its pair was given to someone else; the answers were not saved."""
+
+    status = 409
+
+
+# --- standing: may this person work on this campaign? ---------------------------------------
+
+@dataclass
+class Standing:
+    """Where a worker stands on one campaign: what the engine checks before a claim."""
+
+    campaign: Campaign
+    today_count: int
+    gold_answered: int
+    gold_correct: int
+    reason: str | None  # why the worker is refused, or None
+
+    @property
+    def gold_accuracy(self) -> float | None:
+        return self.gold_correct / self.gold_answered if self.gold_answered else None
+
+    @property
+    def cap_left(self) -> int | None:
+        """Pairs the worker may still do today (leases held included); None without a cap."""
+        cap = self.campaign.daily_cap
+        return None if cap is None else max(cap - self.today_count, 0)
+
+
+def start_of_today(now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# One query for everything a claim needs to know about the worker, per campaign.
+_STANDING_SQL = """
+SELECT c.*,
+    EXISTS (SELECT 1 FROM annotation_campaign_workers w
+            WHERE w.campaign_id = c.id AND w.user_id = %(user)s) AS is_listed,
+    EXISTS (SELECT 1 FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id
+            WHERE ug.user_id = %(user)s AND g.name = %(role)s) AS has_role,
+    (SELECT count(*) FROM annotation_annotation an
+     WHERE an.user_id = %(user)s AND an.submitted_at >= %(day)s) AS today_count,
+    (SELECT count(*) FROM annotation_annotation an JOIN annotation_pair p ON p.id = an.pair_id
+     WHERE an.user_id = %(user)s AND an.gold_correct IS NOT NULL AND p.campaign_id = c.id) AS gold_answered,
+    (SELECT count(*) FROM annotation_annotation an JOIN annotation_pair p ON p.id = an.pair_id
+     WHERE an.user_id = %(user)s AND an.gold_correct = %(true)s AND p.campaign_id = c.id) AS gold_correct
+FROM annotation_campaign c
+WHERE {where}
+ORDER BY c.created_at, c.id
+"""
+
+
+def standings(user: AbstractBaseUser, campaign: Campaign | int | None = None,
+              now: datetime | None = None) -> list[Standing]:
+    """The worker's standing on one campaign, or on every active campaign they are listed on."""
+    now = now or timezone.now()
+    params = {"user": user.pk, "role": CROWDWORKER, "day": start_of_today(now), "true": True}
+    if campaign is None:
+        where = ("c.is_active = %(true)s AND EXISTS (SELECT 1 FROM annotation_campaign_workers w "
+                 "WHERE w.campaign_id = c.id AND w.user_id = %(user)s)")
+    else:
+        where, params["campaign"] = "c.id = %(campaign)s", getattr(campaign, "pk", campaign)
+    rows = list(Campaign.objects.raw(_STANDING_SQL.format(where=where), params))
+    return [Standing(campaign=c, today_count=c.today_count, gold_answered=c.gold_answered, gold_correct=c.gold_correct,
+                     reason=_refusal(user, c, bool(c.is_listed), bool(c.has_role)))
+            for c in rows]
+
+
+def _refusal(user: AbstractBaseUser, campaign: Campaign, is_listed: bool, has_role: bool) -> str | None:
+    if not user.is_active:
+        return _("This account is disabled.")
+    if not (has_role or user.is_staff):
+        return _("This account does not have the crowdworker role.")
+    if not campaign.is_active:
+        return _("The campaign “%(name)s” is closed.") % {"name": campaign.name}
+    if not is_listed:
+        return _("You are not on the list of crowdworkers of the campaign “%(name)s”.") % {"name": campaign.name}
+    if campaign.daily_cap is not None and campaign.today_count >= campaign.daily_cap:
+        return _("You reached today's limit of %(cap)d pairs. Thank you, and see you tomorrow.") % {
+            "cap": campaign.daily_cap}
+    answered, correct = campaign.gold_answered, campaign.gold_correct
+    if answered >= max(campaign.gold_min_answers, 1) and correct / answered < campaign.gold_min_accuracy:
+        return _("Your accuracy on check pairs is %(got).0f%% (%(correct)d of %(answered)d), below the "
+                 "%(need).0f%% this campaign requires. An admin will review your work.") % {
+            "got": 100 * correct / answered, "correct": correct, "answered": answered,
+            "need": 100 * campaign.gold_min_accuracy}
+    return None
+
+
+def refusal_reason(user: AbstractBaseUser, campaign: Campaign | int) -> str | None:
+    """Why this worker may not work on this campaign now (for them and for the admin), or None."""
+    found = standings(user, campaign)
+    return found[0].reason if found else _("No such campaign.")
+
+
+def todays_count(user: AbstractBaseUser, now: datetime | None = None) -> int:
+    """Annotations the worker submitted since local midnight, in all campaigns."""
+    return Annotation.objects.filter(user=user, submitted_at__gte=start_of_today(now)).count()
+
+
+# --- next pairs ----------------------------------------------------------------------------------
+
+_last_sweep_at: datetime | None = None
+
+
+def next_assignments(user: AbstractBaseUser, campaign: Campaign | int | None = None, count: int = 1,
+                     now: datetime | None = None) -> list[Assignment]:
+    """The worker's live leases (oldest first), then newly claimed pairs, `count` in all.
+
+    Returns [] when nothing is left; raises AssignmentRefused when the worker may not work.
+    The leases come with pair, prompt, both videos and campaign loaded.
+    """
+    now = now or timezone.now()
+    count = max(int(count), 1)
+    if _last_sweep_at is None or abs(now - _last_sweep_at) >= SWEEP_INTERVAL:
+        release_expired_leases(now)
+    found = standings(user, campaign, now)
+    allowed = [s for s in found if s.reason is None]
+    if not allowed:
+        if not found and campaign is not None:
+            raise AssignmentRefused(_("No such campaign."))
+        if not found:
+            raise AssignmentRefused(_("You are not on any active campaign. An admin has to add you to one."))
+        raise AssignmentRefused(found[0].reason)
+    campaign_ids = [s.campaign.pk for s in allowed]
+    ids: list[int] = []
+    for standing in allowed:
+        ids = _claim(user, standing, campaign_ids, count, now)
+        if len(ids) >= count:
+            break
+    if len(ids) < count and release_expired_leases(now):
+        for standing in allowed:  # slots came back: try once more
+            ids = _claim(user, standing, campaign_ids, count, now)
+            if len(ids) >= count:
+                break
+    leases = (Assignment.objects.filter(id__in=ids)
+              .select_related("pair__prompt", "pair__video_0", "pair__video_1", "pair__campaign")
+              .order_by("created_at", "id"))
+    return list(leases)
+
+
+def _claim(user: AbstractBaseUser, standing: Standing, campaign_ids: list[int], count: int,
+           now: datetime) -> list[int]:
+    """Ids of the worker's live leases in `campaign_ids` plus new ones from this campaign, `count` in all."""
+    campaign = standing.campaign
+    # How many leases the worker may hold after this call: `count`, or fewer under a daily cap.
+    cap = count if standing.cap_left is None else min(count, standing.cap_left)
+    gold = 1 if campaign.gold_rate > 0 and random.random() < campaign.gold_rate else 0
+    expires = now + timedelta(seconds=campaign.lease_seconds)
+    claim = _claim_postgresql if connection.vendor == "postgresql" else _claim_orm
+    for attempt in range(CLAIM_RETRIES):
+        try:
+            # A savepoint only inside an outer transaction: in autocommit one statement is atomic.
+            with transaction.atomic() if connection.in_atomic_block else _no_transaction():
+                return claim(user.pk, campaign.pk, campaign_ids, count, cap, gold, now, expires)
+        except IntegrityError:
+            # Two claims by the same worker raced for one pair (unique (pair, user)), or a
+            # counter hit the check constraint: the statement rolled back whole; try again.
+            if attempt == CLAIM_RETRIES - 1:
+                raise
+    return []
+
+
+class _no_transaction:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+# The claim, in one statement. `mine`: the worker's live leases. `gold`: at most one gold pair
+# this worker never had, in an order of its own per worker. `picked`: open regular pairs this
+# worker never had, closest to completion first, rows other claims hold skipped. The NOT EXISTS
+# has OFFSET 0 so it stays a per-candidate probe of the (pair, user) unique index instead of an
+# anti-join over the whole assignment table (docs/assignment.md). `claimed` re-checks capacity
+# on the locked row: the snapshot that chose the candidates predates the lock.
+_CLAIM_SQL = """
+WITH mine AS (
+    SELECT a.id, a.created_at FROM annotation_assignment a
+    JOIN annotation_pair p ON p.id = a.pair_id
+    WHERE a.user_id = %(user)s AND a.state = 'active' AND a.expires_at > %(now)s
+      AND p.campaign_id = ANY(%(campaigns)s)
+), room AS (
+    SELECT GREATEST(%(cap)s - (SELECT count(*) FROM mine), 0) AS n
+), gold AS (
+    SELECT p.id FROM annotation_pair p
+    WHERE p.campaign_id = %(campaign)s AND p.is_gold
+      AND NOT EXISTS (SELECT 1 FROM annotation_assignment a
+                      WHERE a.pair_id = p.id AND a.user_id = %(user)s OFFSET 0)
+    ORDER BY md5(p.id || %(salt)s)
+    LIMIT LEAST(%(gold)s, (SELECT n FROM room))
+), picked AS (
+    SELECT p.id FROM annotation_pair p
+    WHERE p.campaign_id = %(campaign)s AND NOT p.is_gold AND p.claimed_count < p.required_annotations
+      AND NOT EXISTS (SELECT 1 FROM annotation_assignment a
+                      WHERE a.pair_id = p.id AND a.user_id = %(user)s OFFSET 0)
+    ORDER BY p.required_annotations - p.claimed_count, p.id
+    LIMIT (SELECT n FROM room) - (SELECT count(*) FROM gold)
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE annotation_pair p SET claimed_count = p.claimed_count + 1
+    FROM picked WHERE p.id = picked.id AND p.claimed_count < p.required_annotations
+    RETURNING p.id
+), inserted AS (
+    INSERT INTO annotation_assignment (pair_id, user_id, state, created_at, expires_at, skip_reason)
+    SELECT id, %(user)s, 'active', %(now)s, %(expires)s, '' FROM (
+        SELECT id FROM gold UNION ALL SELECT id FROM claimed) AS new
+    RETURNING id
+)
+(SELECT id FROM mine ORDER BY created_at, id LIMIT %(count)s)
+UNION ALL
+SELECT id FROM inserted
+"""
+
+
+def _claim_postgresql(user_id: int, campaign_id: int, campaign_ids: list[int], count: int, cap: int,
+                      gold: int, now: datetime, expires: datetime) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, {"user": user_id, "campaign": campaign_id, "campaigns": campaign_ids,
+                                    "count": count, "cap": cap, "gold": gold, "salt": str(user_id),
+                                    "now": now, "expires": expires})
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _claim_orm(user_id: int, campaign_id: int, campaign_ids: list[int], count: int, cap: int,
+               gold: int, now: datetime, expires: datetime) -> list[int]:
+    """The same claim in plain ORM statements, for databases without the PostgreSQL features.
+
+    Correct wherever it runs: each slot is taken by a conditional UPDATE whose row count says
+    whether this call won it; SQLite also serializes the whole transaction.
+    """
+    with transaction.atomic():
+        mine = list(Assignment.objects.filter(user_id=user_id, state=ACTIVE, expires_at__gt=now,
+                                              pair__campaign_id__in=campaign_ids)
+                    .order_by("created_at", "id").values_list("id", flat=True))
+        room = max(cap - len(mine), 0)
+        had = Assignment.objects.filter(user_id=user_id).values("pair_id")
+        new: list[str] = []
+        if gold and room:
+            new += list(Pair.objects.filter(campaign_id=campaign_id, is_gold=True).exclude(id__in=had)
+                        .order_by("?").values_list("id", flat=True)[:1])
+        candidates = (Pair.objects.filter(campaign_id=campaign_id, is_gold=False,
+                                          claimed_count__lt=F("required_annotations"))
+                      .exclude(id__in=had)
+                      .order_by(F("required_annotations") - F("claimed_count"), "id")
+                      .values_list("id", flat=True))
+        for pair_id in candidates[: 4 * room]:
+            if len(new) >= room:
+                break
+            if Pair.objects.filter(id=pair_id, claimed_count__lt=F("required_annotations")).update(
+                    claimed_count=F("claimed_count") + 1):
+                new.append(pair_id)
+        created = [Assignment.objects.create(pair_id=p, user_id=user_id, state=ACTIVE, expires_at=expires)
+                   for p in new[:room]]
+        Assignment.objects.filter(id__in=[a.id for a in created]).update(created_at=now)
+    return mine[:count] + [a.id for a in created]
+
+
+# --- submit ---------------------------------------------------------------------------------------
+
+_JUDGEMENT_COLUMNS = ("instruction_following", "correctness", "informativeness", "aesthetics",
+                      "helpfulness", "harmlessness", "video_0_is_safe", "video_1_is_safe")
+
+# The submit, in one statement: the lease turns submitted only if it is still active (a second
+# submit finds it submitted and changes nothing), the pair's count goes up, the row goes in.
+_SUBMIT_SQL = """
+WITH lease AS (
+    UPDATE annotation_assignment SET state = 'submitted', finished_at = %(now)s
+    WHERE id = %(assignment)s AND user_id = %(user)s AND state = 'active'
+    RETURNING id, pair_id
+), counted AS (
+    UPDATE annotation_pair p SET annotation_count = p.annotation_count + 1
+    FROM lease WHERE p.id = lease.pair_id AND NOT p.is_gold
+    RETURNING p.id
+)
+INSERT INTO annotation_annotation (assignment_id, pair_id, user_id, time_spent_ms, submitted_at, gold_correct,
+    {columns}, video_0_labels, video_1_labels)
+SELECT lease.id, lease.pair_id, %(user)s, %(time_spent_ms)s, %(now)s, %(gold_correct)s,
+    {values}, %(video_0_labels)s::jsonb, %(video_1_labels)s::jsonb
+FROM lease
+RETURNING id
+""".format(columns=", ".join(_JUDGEMENT_COLUMNS), values=", ".join(f"%({c})s" for c in _JUDGEMENT_COLUMNS))
+
+
+def submit_annotation(user: AbstractBaseUser, assignment_id: int, answers: dict[str, Any],
+                      time_spent_ms: int, now: datetime | None = None) -> Annotation:
+    """Record the worker's answers for their lease; the same lease twice gives the first annotation.
+
+    Raises AnswerError (bad answers, nothing saved), AssignmentNotFound (not this worker's
+    lease), AssignmentRefused (no longer allowed on the campaign), AssignmentError (the lease
+    was skipped) or LeaseExpired (expired and given to someone else).
+    """
+    now = now or timezone.now()
+    time_spent_ms = min(max(int(time_spent_ms or 0), 0), 2**31 - 1)
+    values: dict[str, Any] | None = None
+    for _attempt in range(3):  # a concurrent submit, skip or sweep can change the lease under us
+        lease = _lease_for(user, assignment_id)
+        if lease.state == SUBMITTED:
+            return lease.annotation
+        if lease.state == SKIPPED:
+            raise AssignmentError(_("You skipped this pair; it cannot be submitted."))
+        campaign = lease.pair.campaign
+        if not (user.is_active and campaign.is_active and lease.is_listed):
+            raise AssignmentRefused(_("You are no longer on the campaign “%(name)s”.") % {"name": campaign.name})
+        if values is None:
+            values = clean_answers(answers)
+        gold_correct = grade_gold(values, lease.pair.gold_answers or {}) if lease.pair.is_gold else None
+        try:
+            with transaction.atomic():
+                if lease.state == EXPIRED:
+                    _reclaim_expired(lease)
+                annotation = _insert_annotation(user, lease, values, gold_correct, time_spent_ms, now)
+        except _NoRoom:
+            raise LeaseExpired(_("This pair's time ran out and it was given to someone else; "
+                                 "your answers were not saved.")) from None
+        except IntegrityError:
+            annotation = None  # a concurrent submit of the same lease won; look again
+        if annotation is not None:
+            return annotation
+    raise AssignmentError(_("This pair changed while you submitted it; please try again."))
+
+
+def _lease_for(user: AbstractBaseUser, assignment_id: int) -> Assignment:
+    """The worker's lease with its pair, campaign, annotation, and whether they are still listed."""
+    listed = Campaign.workers.through.objects.filter(campaign_id=OuterRef("pair__campaign_id"), user_id=user.pk)
+    try:
+        return (Assignment.objects.select_related("pair__campaign", "annotation")
+                .annotate(is_listed=Exists(listed)).get(pk=int(assignment_id), user_id=user.pk))
+    except (Assignment.DoesNotExist, ValueError, TypeError):
+        raise AssignmentNotFound(_("No such pair in your work.")) from None
+
+
+class _NoRoom(Exception):
+    """Rolls back a late submit whose pair has no slot left."""
+
+
+def _reclaim_expired(lease: Assignment) -> None:
+    """A late submit on a swept lease: take the slot back if the pair still has room."""
+    if not Assignment.objects.filter(pk=lease.pk, state=EXPIRED).update(state=ACTIVE):
+        return  # it changed under us; the insert finds out what it is now
+    if not lease.pair.is_gold and not Pair.objects.filter(
+            pk=lease.pair_id, claimed_count__lt=F("required_annotations")).update(
+            claimed_count=F("claimed_count") + 1):
+        raise _NoRoom
+
+
+def _insert_annotation(user: AbstractBaseUser, lease: Assignment, values: dict[str, Any],
+                       gold_correct: bool | None, time_spent_ms: int, now: datetime) -> Annotation | None:
+    """Turn an active lease into an annotation; None if the lease was no longer active."""
+    fields = {"assignment_id": lease.pk, "pair_id": lease.pair_id, "user_id": user.pk, "submitted_at": now,
+              "time_spent_ms": time_spent_ms, "gold_correct": gold_correct, **values}
+    if connection.vendor == "postgresql":
+        params = {c: values[c] for c in _JUDGEMENT_COLUMNS}
+        params.update(assignment=lease.pk, user=user.pk, now=now, time_spent_ms=time_spent_ms,
+                      gold_correct=gold_correct, video_0_labels=json.dumps(values["video_0_labels"]),
+                      video_1_labels=json.dumps(values["video_1_labels"]))
+        with connection.cursor() as cursor:
+            cursor.execute(_SUBMIT_SQL, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        annotation = Annotation(id=row[0], **fields)
+        annotation._state.adding, annotation._state.db = False, connection.alias
+        return annotation
+    if not Assignment.objects.filter(pk=lease.pk, user_id=user.pk, state=ACTIVE).update(
+            state=SUBMITTED, finished_at=now):
+        return None
+    Pair.objects.filter(pk=lease.pair_id, is_gold=False).update(annotation_count=F("annotation_count") + 1)
+    annotation = Annotation.objects.create(**fields)
+    Annotation.objects.filter(pk=annotation.pk).update(submitted_at=now)  # auto_now_add ignores ours
+    return annotation
+
+
+# --- skip and expiry -------------------------------------------------------------------------
+
+def skip_assignment(user: AbstractBaseUser, assignment_id: int, reason: str, now: datetime | None = None) -> None:
+    """Give the lease back with a reason; the slot returns to the pool and the worker never gets the pair again."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()[:500]
+    with transaction.atomic():
+        try:
+            lease = (Assignment.objects.select_for_update().select_related("pair")
+                     .get(pk=assignment_id, user_id=user.pk))
+        except (Assignment.DoesNotExist, ValueError, TypeError):
+            raise AssignmentNotFound(_("No such pair in your work.")) from None
+        if lease.state == SUBMITTED:
+            raise AssignmentError(_("This pair is already submitted; it cannot be skipped."))
+        if lease.state == SKIPPED:
+            return
+        if lease.state == ACTIVE and not lease.pair.is_gold:
+            Pair.objects.filter(pk=lease.pair_id, claimed_count__gt=0).update(claimed_count=F("claimed_count") - 1)
+        Assignment.objects.filter(pk=lease.pk).update(state=SKIPPED, skip_reason=reason, finished_at=now)
+
+
+def release_expired_leases(now: datetime | None = None) -> int:
+    """Mark active leases past their expiry as expired and give their slots back. Returns how many."""
+    global _last_sweep_at
+    now = now or timezone.now()
+    _last_sweep_at = now
+    with transaction.atomic():
+        # Rows a submit or skip holds right now are left to it (SKIP LOCKED); the next sweep sees
+        # them if they are still active. Pairs are updated in id order so sweeps cannot deadlock.
+        expired = list(Assignment.objects.select_for_update(skip_locked=True, of=("self",))
+                       .filter(state=ACTIVE, expires_at__lte=now)
+                       .values_list("id", "pair_id", "pair__is_gold"))
+        if not expired:
+            return 0
+        Assignment.objects.filter(id__in=[e[0] for e in expired]).update(state=EXPIRED, finished_at=now)
+        per_pair = Counter(pair_id for _, pair_id, is_gold in expired if not is_gold)
+        for pair_id in sorted(per_pair):
+            Pair.objects.filter(pk=pair_id).update(claimed_count=F("claimed_count") - per_pair[pair_id])
+    return len(expired)
+
+
+# --- history ---------------------------------------------------------------------------------
+
+@dataclass
+class HistoryPage:
+    items: list[Assignment]  # newest first, each with pair, prompt and (if submitted) annotation
+    total: int
+    limit: int
+    offset: int
+
+
+def user_history(user: AbstractBaseUser, limit: int = 50, offset: int = 0) -> HistoryPage:
+    """The worker's own leases, newest first, with their own answers where submitted."""
+    limit, offset = min(max(int(limit), 1), 500), max(int(offset), 0)
+    leases = Assignment.objects.filter(user=user)
+    items = list(leases.select_related("pair__prompt", "annotation").order_by("-created_at", "-id")
+                 [offset:offset + limit])
+    return HistoryPage(items=items, total=leases.count(), limit=limit, offset=offset)
+
+
+def lease_is_live(lease: Assignment, now: datetime | None = None) -> bool:
+    return lease.state == ACTIVE and lease.expires_at > (now or timezone.now())
+
+
+__all__ = ["AssignmentError", "AssignmentNotFound", "AssignmentRefused", "HistoryPage", "LeaseExpired", "Standing",
+           "next_assignments", "refusal_reason", "release_expired_leases", "skip_assignment", "standings",
+           "submit_annotation", "todays_count", "user_history"]
