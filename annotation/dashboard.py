@@ -58,7 +58,7 @@ def build(campaign: Campaign | None = None) -> dict[str, Any]:
         "agreement": agreement,
         "distribution": distribution,
         "annotators": annotators,
-        "blocked": [a for a in annotators if a.blocked_in],
+        "refused": [a for a in annotators if a.refusals],
         "harm_rows": [(c, distribution.harm[c.key]) for c in HARM_CATEGORIES],
         "preference_rows": [(row.question, *distribution.preference[row.question.key]) for row in preference_rows],
         "charts": {

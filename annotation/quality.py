@@ -3,7 +3,8 @@
 - Agreement per question: Krippendorff's alpha for nominal data (any number of annotators per
   item) and Fleiss' kappa (over the items with the most common number of annotators, since
   kappa needs a fixed number), both from a table of vote counts per item.
-- Per annotator: agreement with the majority, gold accuracy, throughput.
+- Per annotator: agreement with the majority, gold accuracy, throughput, and why the next-pair
+  engine refuses them new pairs (annotation.assignment.standings: the gold rule, the daily cap).
 - The review queue's score: the mean, over a pair's questions, of the share of annotators who
   gave the majority answer.
 
@@ -26,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from annotation.aggregation import ANSWER_FIELDS, SIDES, aggregate_pair
+from annotation.assignment import standings
 from annotation.models import Annotation, Campaign, Pair, Review
 from safesora.taxonomy import HARM_CATEGORIES, HARM_KEYS, PREFERENCE_QUESTIONS, SUB_DIMENSIONS
 
@@ -223,7 +225,7 @@ class AnnotatorStats:
     compared: int = 0  # answers on questions that had a majority (pairs with 2+ annotations)
     gold_answers: int = 0
     gold_correct: int = 0
-    blocked_in: list[str] = field(default_factory=list)  # why they get no pairs, per campaign
+    refusals: list[str] = field(default_factory=list)  # why the engine gives them no pairs, per campaign
 
     @property
     def per_active_day(self) -> float:
@@ -268,36 +270,14 @@ def majority_agreement(annotations: QuerySet) -> dict[int, tuple[int, int]]:
     return {user: (agreed, compared) for user, (agreed, compared) in result.items()}
 
 
-def gold_blocks(campaigns: Iterable[Campaign], gold: dict[tuple[int, int], tuple[int, int]]) -> dict[int, list[str]]:
-    """Who the gold rule stops, and why: user id -> one message per campaign.
-
-    `gold` maps (user id, campaign id) to (gold answers, correct). The rule is the campaign's:
-    after `gold_min_answers` gold pairs, accuracy below `gold_min_accuracy` stops new pairs.
-    """
-    by_id = {c.pk: c for c in campaigns}
-    blocked: dict[int, list[str]] = defaultdict(list)
-    for (user_id, campaign_id), (answered, correct) in sorted(gold.items()):
-        campaign = by_id.get(campaign_id)
-        if campaign is None or answered < campaign.gold_min_answers or not answered:
-            continue
-        accuracy = correct / answered
-        if accuracy < campaign.gold_min_accuracy:
-            blocked[user_id].append(str(_(
-                "%(campaign)s: gold accuracy %(accuracy).0f%% (%(correct)d of %(answered)d) is below "
-                "the minimum %(minimum).0f%%") % {
-                "campaign": campaign.name, "accuracy": 100 * accuracy, "correct": correct,
-                "answered": answered, "minimum": 100 * campaign.gold_min_accuracy}))
-    return blocked
-
-
 def annotator_stats(campaign: Campaign | None = None) -> list[AnnotatorStats]:
-    """Throughput, agreement with the majority and gold accuracy of everyone who annotated."""
+    """Throughput, agreement with the majority, gold accuracy and refusals of everyone who annotated
+    (in `campaign`, or anywhere; refusals on `campaign`, or on every active campaign they are on)."""
     annotations = Annotation.objects.all()
     if campaign is not None:
         annotations = annotations.filter(pair__campaign=campaign)
-    users = dict(get_user_model().objects.filter(pk__in=annotations.values("user_id"))
-                 .values_list("pk", "username"))
-    stats = {pk: AnnotatorStats(pk, name) for pk, name in users.items()}
+    people = {u.pk: u for u in get_user_model().objects.filter(pk__in=annotations.values("user_id"))}
+    stats = {pk: AnnotatorStats(pk, person.get_username()) for pk, person in people.items()}
     start_of_today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
     for row in annotations.order_by().values("user_id").annotate(
@@ -321,13 +301,11 @@ def annotator_stats(campaign: Campaign | None = None) -> list[AnnotatorStats]:
     for user_id, (agreed, compared) in majority_agreement(annotations).items():
         stats[user_id].agreed, stats[user_id].compared = agreed, compared
 
-    gold = {(row["user_id"], row["pair__campaign_id"]): (row["answered"], row["correct"])
-            for row in annotations.filter(gold_correct__isnull=False).order_by()
-            .values("user_id", "pair__campaign_id")
-            .annotate(answered=Count("id"), correct=Count("id", filter=Q(gold_correct=True)))}
-    campaigns = Campaign.objects.filter(pk__in={c for _, c in gold})
-    for user_id, reasons in gold_blocks(campaigns, gold).items():
-        stats[user_id].blocked_in = reasons
+    # Why the engine gives someone no new pairs (gold rule, daily cap, ...): its own words.
+    for user in people.values():
+        for standing in standings(user, campaign):
+            if standing.reason:
+                stats[user.pk].refusals.append(f"{standing.campaign.name}: {standing.reason}")
     return sorted(stats.values(), key=lambda s: (-s.annotations, s.username))
 
 
@@ -361,11 +339,13 @@ class CampaignProgress:
 
 def campaign_progress(campaigns: QuerySet | None = None) -> list[CampaignProgress]:
     campaigns = Campaign.objects.all() if campaigns is None else campaigns
+    # Gold pairs are left out: they are served to everyone and never "complete" (annotation.assignment).
+    regular = Q(pairs__is_gold=False)
     rows = campaigns.annotate(
-        n_pairs=Count("pairs"),
-        n_complete=Count("pairs", filter=Q(pairs__annotation_count__gte=F("pairs__required_annotations"))),
-        n_started=Count("pairs", filter=Q(pairs__annotation_count__gt=0,
-                                          pairs__annotation_count__lt=F("pairs__required_annotations"))),
+        n_pairs=Count("pairs", filter=regular),
+        n_complete=Count("pairs", filter=regular & Q(pairs__annotation_count__gte=F("pairs__required_annotations"))),
+        n_started=Count("pairs", filter=regular & Q(pairs__annotation_count__gt=0,
+                                                    pairs__annotation_count__lt=F("pairs__required_annotations"))),
     )
     counts = dict(Annotation.objects.filter(pair__campaign__in=campaigns).order_by()
                   .values("pair__campaign_id").annotate(n=Count("id")).values_list("pair__campaign_id", "n"))

@@ -107,8 +107,9 @@ def _next_workspace(request: HttpRequest, *, status: int = 200, **extra: Any) ->
 
 
 def _after_action(request: HttpRequest, message: str, level: int = messages.SUCCESS, status: int = 200) -> HttpResponse:
-    """After a submit or skip: htmx swaps in the next pair; a plain form post redirects to it."""
-    if is_htmx(request):
+    """After a submit or skip: htmx swaps in the next pair; a plain form post redirects to it
+    (post/redirect/get), except on an error, which is shown at once with its status."""
+    if is_htmx(request) or status >= 400:
         return _next_workspace(request, status=status, notice=message, notice_level=level)
     messages.add_message(request, level, message)
     campaign = _campaign_param(request)

@@ -93,6 +93,7 @@ def test_agreement_per_question_from_annotations():
 def test_per_annotator_majority_agreement_gold_accuracy_and_blocking():
     campaign = make_campaign(overlap=3, gold_min_answers=2, gold_min_accuracy=0.7)
     u1, u2, u3 = make_user("u1"), make_user("u2"), make_user("u3")
+    campaign.workers.add(u1, u2, u3)
     unanimous = make_pair(campaign)
     for user in (u1, u2, u3):
         make_annotation(unanimous, user, time_spent_ms=10_000)
@@ -120,10 +121,11 @@ def test_per_annotator_majority_agreement_gold_accuracy_and_blocking():
     assert stats["u2"].median_seconds == pytest.approx(10.0)  # 10 s, 20 s and 0 s
     assert (stats["u3"].gold_answers, stats["u3"].gold_correct, stats["u3"].gold_accuracy) == (2, 1, 0.5)
     assert stats["u1"].gold_accuracy == 1.0 and stats["u2"].gold_accuracy is None
-    assert stats["u1"].blocked_in == [] and stats["u2"].blocked_in == []
-    assert len(stats["u3"].blocked_in) == 1
-    assert "50%" in stats["u3"].blocked_in[0] and "70%" in stats["u3"].blocked_in[0]
-    assert campaign.name in stats["u3"].blocked_in[0]
+    # The engine's refusal, in its words: u3 gets no more pairs, and the admin sees why.
+    assert stats["u1"].refusals == [] and stats["u2"].refusals == []
+    assert len(stats["u3"].refusals) == 1
+    assert "50%" in stats["u3"].refusals[0] and "70%" in stats["u3"].refusals[0]
+    assert stats["u3"].refusals[0].startswith(campaign.name)
 
     other = make_campaign()
     make_annotation(make_pair(other, required_annotations=1), make_user("elsewhere"))
