@@ -20,6 +20,11 @@ def _number(value: float | None) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
+def _label_width(labels: Sequence[str]) -> int:
+    """Room for the longest label (about 6.6 px a character at 12 px), within limits."""
+    return int(min(max([len(label) for label in labels] + [4]) * 6.6 + 14, 360))
+
+
 def _svg(width: int, height: int, title: str, body: list[str]) -> SafeString:
     return mark_safe(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
@@ -39,7 +44,7 @@ def bar_chart(items: Sequence[tuple[str, float | None]], *, title: str, low: flo
     low = min([0.0, *values]) if low is None else low
     high = max([0.0, *values, reference or 0.0]) if high is None else high
     high = high if high > low else low + 1
-    label_w, value_w, row_h, top = 230, 70, 22, 6
+    label_w, value_w, row_h, top = _label_width([label for label, _ in items]), 70, 22, 6
     plot_w = width - label_w - value_w
     height = top * 2 + row_h * max(len(items), 1) + (16 if reference is not None else 0)
 
@@ -71,7 +76,7 @@ def stacked_bar_chart(items: Sequence[tuple[str, Sequence[float]]], series: Sequ
                       width: int = 640) -> SafeString:
     """Horizontal stacked bars: each item's parts (one per series) side by side, scaled to the
     largest total. A legend names the series."""
-    label_w, value_w, row_h, top = 230, 70, 22, 6
+    label_w, value_w, row_h, top = _label_width([label for label, _ in items]), 70, 22, 6
     plot_w = width - label_w - value_w
     largest = max([sum(parts) for _, parts in items] + [1])
     body = []

@@ -121,6 +121,16 @@ class FormState:
         return state
 
 
+def _field_title(name: str) -> str:
+    for q in PAIRWISE:
+        if q.key == name:
+            return str(q.title)
+    for side in SIDES:
+        if name.startswith(side):
+            return str(SIDE_NAMES[side])
+    return ""
+
+
 def form_context(state: FormState | None = None, errors: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Everything the form template needs: questions with their choices, videos with their
     categories, what is checked, and the error of each field."""
@@ -155,6 +165,8 @@ def form_context(state: FormState | None = None, errors: Mapping[str, str] | Non
                     # Shown when it matters: a video marked safe has categories (annotate.js keeps it up to date).
                     "visible": state.confirm or any(state.is_safe[s] and state.categories[s] for s in SIDES)},
         "errors": errors,
+        "error_list": [(name, f"{_field_title(name)}: {message}" if _field_title(name) else message)
+                       for name, message in errors.items()],
         "submit_key": SUBMIT_KEY,
         # The same checks as annotation.answers.clean_answers, in the browser (annotate.js).
         "messages": {

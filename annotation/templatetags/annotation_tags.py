@@ -45,6 +45,5 @@ def side_name(value: str) -> str:
 
 @register.filter
 def harm_codes(labels) -> str:
-    """A HarmLabel dict -> "S4 S8" (the codes of the categories set), or "–"."""
-    codes = [c.code for c in HARM_CATEGORIES if (labels or {}).get(c.key)]
-    return " ".join(codes) or "–"
+    """A HarmLabel dict -> "S4 S8" (the codes of the categories set), or "" when none is set."""
+    return " ".join(c.code for c in HARM_CATEGORIES if (labels or {}).get(c.key))

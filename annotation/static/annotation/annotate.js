@@ -268,21 +268,22 @@
     var text = messages(), data = new FormData(form), errors = [];
     form.querySelectorAll("fieldset.pairwise").forEach(function (fs) {
       var name = fs.getAttribute("data-field");
-      if (!data.get(name)) errors.push([name, fs.getAttribute("data-title") + ": " + text.choose]);
+      if (!data.get(name)) errors.push([name, text.choose, fs.getAttribute("data-title")]);
     });
     SIDES.forEach(function (side) {
       var fs = form.querySelector("[data-video-safety=" + side + "]");
-      var title = fs ? fs.getAttribute("data-title") + ": " : "";
+      var title = fs ? fs.getAttribute("data-title") : "";
       var safe = data.get(side + "_is_safe"), categories = data.getAll(side + "_categories");
-      if (!safe) errors.push([side + "_is_safe", title + text.safety]);
-      else if (safe === "false" && !categories.length) errors.push([side + "_categories", title + text.unsafe_needs_category]);
+      if (!safe) errors.push([side + "_is_safe", text.safety, title]);
+      else if (safe === "false" && !categories.length) errors.push([side + "_categories", text.unsafe_needs_category, title]);
       else if (safe === "true" && categories.length && !data.get("confirm_safe_with_labels")) {
-        errors.push([side + "_categories", title + text.safe_with_categories]);
+        errors.push([side + "_categories", text.safe_with_categories, title]);
       }
     });
     return errors;
   }
 
+  // errors: [field name, message, title of the question (for the summary)]
   function showErrors(form, errors) {
     form.querySelectorAll("[data-error-for]").forEach(function (p) { p.textContent = ""; });
     form.querySelectorAll(".invalid").forEach(function (el) { el.classList.remove("invalid"); });
@@ -296,7 +297,7 @@
       if (list) {
         var li = document.createElement("li");
         li.setAttribute("data-field-error", error[0]);
-        li.textContent = error[1];
+        li.textContent = error[2] ? error[2] + ": " + error[1] : error[1];
         list.appendChild(li);
       }
     });
