@@ -229,7 +229,7 @@ def _claim(user: AbstractBaseUser, standing: Standing, campaign_ids: list[int], 
     cap = count if standing.cap_left is None else min(count, standing.cap_left)
     gold = 1 if campaign.gold_rate > 0 and random.random() < campaign.gold_rate else 0
     expires = now + timedelta(seconds=campaign.lease_seconds)
-    claim = _claim_postgresql if connection.vendor == "postgresql" else _claim_orm
+    claim = _claim_postgresql if one_statement_sql() else _claim_orm
     for attempt in range(CLAIM_RETRIES):
         try:
             # A savepoint only inside an outer transaction: in autocommit one statement is atomic.
@@ -241,6 +241,11 @@ def _claim(user: AbstractBaseUser, standing: Standing, campaign_ids: list[int], 
             if attempt == CLAIM_RETRIES - 1:
                 raise
     return []
+
+
+def one_statement_sql() -> bool:
+    """Whether claims and submits use the single-statement PostgreSQL SQL (else the ORM path)."""
+    return connection.vendor == "postgresql"
 
 
 class _no_transaction:
@@ -432,7 +437,7 @@ def _insert_annotation(user: AbstractBaseUser, lease: Assignment, values: dict[s
     """Turn an active lease into an annotation; None if the lease was no longer active."""
     fields = {"assignment_id": lease.pk, "pair_id": lease.pair_id, "user_id": user.pk, "submitted_at": now,
               "time_spent_ms": time_spent_ms, "gold_correct": gold_correct, **values}
-    if connection.vendor == "postgresql":
+    if one_statement_sql():
         params = {c: values[c] for c in _JUDGEMENT_COLUMNS}
         params.update(assignment=lease.pk, user=user.pk, now=now, time_spent_ms=time_spent_ms,
                       gold_correct=gold_correct, video_0_labels=json.dumps(values["video_0_labels"]),

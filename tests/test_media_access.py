@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from urllib.parse import parse_qs, urlsplit
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
