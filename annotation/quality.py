@@ -13,22 +13,22 @@ a tied pairwise question has no majority, so nobody agrees or disagrees with it,
 a share of 0.5. docs/quality.md explains the measures.
 """
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from itertools import groupby
 
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, Exists, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Greatest, Least, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from annotation.aggregation import ANSWER_FIELDS, SIDES, aggregate_pair
+from annotation.aggregation import SIDES
 from annotation.assignment import standings
 from annotation.models import Annotation, Campaign, Pair, Review
+from safesora.roles import CROWDWORKER
 from safesora.taxonomy import HARM_CATEGORIES, HARM_KEYS, PREFERENCE_QUESTIONS, SUB_DIMENSIONS
 
 # --- the statistics, on plain count tables ---------------------------------------------------
@@ -109,6 +109,14 @@ QUESTIONS: tuple[Question, ...] = (
 )
 
 
+def _label_set(side: str, key: str) -> Q:
+    """Annotations that set harm `key` on the video on `side`. On PostgreSQL containment (@>)
+    is the fastest test of one jsonb key; SQLite (the demo) has no containment on JSON."""
+    if connection.vendor == "postgresql":
+        return Q(**{f"{side}_labels__contains": {key: True}})
+    return Q(**{f"{side}_labels__{key}": True})
+
+
 def _count_columns() -> dict[str, Count]:
     columns: dict[str, Count] = {"n": Count("id")}
     for question in PREFERENCE_QUESTIONS:
@@ -116,7 +124,7 @@ def _count_columns() -> dict[str, Count]:
     for side in SIDES:
         columns[f"{side}_is_safe"] = Count("id", filter=Q(**{f"{side}_is_safe": True}))
         for key in HARM_KEYS:
-            columns[f"{side}_{key}"] = Count("id", filter=Q(**{f"{side}_labels__{key}": True}))
+            columns[f"{side}_{key}"] = Count("id", filter=_label_set(side, key))
     return columns
 
 
@@ -240,34 +248,40 @@ class AnnotatorStats:
         return self.gold_correct / self.gold_answers if self.gold_answers else None
 
 
+# The answers compared with the majority, and the value that counts as "first" for each.
+MAJORITY_COLUMNS: tuple[tuple[str, object], ...] = (
+    *((q, "video_0") for q in PREFERENCE_QUESTIONS), ("video_0_is_safe", True), ("video_1_is_safe", True))
+
+
 def majority_agreement(annotations: QuerySet) -> dict[int, tuple[int, int]]:
     """Per user: (answers equal to the majority, answers compared), over pairs with 2+ annotations.
 
-    Compared are the six pairwise questions and each video's safe/unsafe. The majority is the
-    pair's verdict from annotation.aggregation (the annotator's own vote included, as in the
-    export); a tied question (no majority) is not counted, nor is a tied safe/unsafe vote.
-    Streams the annotations pair by pair, so memory stays flat.
+    Compared are the six pairwise questions and each video's safe/unsafe vote. A question's
+    majority is annotation.aggregation.majority over the pair's votes (the annotator's own vote
+    included): the strictly most common answer; on a tie there is none and the question is not
+    counted. Vectorized with numpy over one query (150,000 annotations take about a second), the
+    same result as calling `majority` per pair (a test checks it).
     """
-    result: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    multi = Pair.objects.filter(annotation_count__gte=2).values("pk")
-    rows = (annotations.filter(pair_id__in=multi).order_by("pair_id", "id")
-            .values("pair_id", "user_id", *ANSWER_FIELDS).iterator(chunk_size=2000))
-    for _pair_id, group in groupby(rows, key=lambda row: row["pair_id"]):
-        answers = list(group)
-        if len(answers) < 2:
-            continue
-        verdict = aggregate_pair(answers)
-        for answer in answers:
-            tally = result[answer["user_id"]]
-            for question in PREFERENCE_QUESTIONS:
-                if verdict.choices[question] is not None:
-                    tally[0] += answer[question] == verdict.choices[question]
-                    tally[1] += 1
-            for side, video in zip(SIDES, verdict.videos, strict=True):
-                if video.agreement > 0.5:  # not a tie
-                    tally[0] += answer[f"{side}_is_safe"] == video.is_safe
-                    tally[1] += 1
-    return {user: (agreed, compared) for user, (agreed, compared) in result.items()}
+    rows = list(annotations.order_by().values_list("pair_id", "user_id", *(c for c, _ in MAJORITY_COLUMNS)))
+    if not rows:
+        return {}
+    _, pair_index = np.unique(np.array([r[0] for r in rows], dtype=object), return_inverse=True)
+    user_ids, user_index = np.unique(np.array([r[1] for r in rows]), return_inverse=True)
+    votes = np.bincount(pair_index)
+    enough = votes[pair_index] >= 2
+    agreed = np.zeros(len(rows), dtype=np.int64)
+    compared = np.zeros(len(rows), dtype=np.int64)
+    for j, (_, first_value) in enumerate(MAJORITY_COLUMNS):
+        first = np.fromiter((r[2 + j] == first_value for r in rows), dtype=bool, count=len(rows))
+        first_votes = np.bincount(pair_index, weights=first, minlength=len(votes))
+        side = np.sign(2 * first_votes - votes)[pair_index]  # +1: "first" wins, -1: the other, 0: tie
+        counted = enough & (side != 0)
+        agreed += counted & ((side > 0) == first)
+        compared += counted
+    per_user_agreed = np.bincount(user_index, weights=agreed, minlength=len(user_ids))
+    per_user_compared = np.bincount(user_index, weights=compared, minlength=len(user_ids))
+    return {int(u): (int(a), int(c)) for u, a, c in zip(user_ids, per_user_agreed, per_user_compared, strict=True)
+            if c}
 
 
 def annotator_stats(campaign: Campaign | None = None) -> list[AnnotatorStats]:
@@ -287,25 +301,35 @@ def annotator_stats(campaign: Campaign | None = None) -> list[AnnotatorStats]:
         s = stats[row["user_id"]]
         s.annotations, s.today, s.gold_answers, s.gold_correct = row["total"], row["today"], row["gold"], row["correct"]
 
-    # Active days and median time, per user, without pulling whole rows.
-    days: dict[int, set] = defaultdict(set)
-    times: dict[int, list[int]] = defaultdict(list)
-    for user_id, submitted_at, spent in annotations.order_by().values_list(
-            "user_id", "submitted_at", "time_spent_ms").iterator(chunk_size=5000):
-        days[user_id].add(timezone.localtime(submitted_at).date())
-        times[user_id].append(spent)
-    for user_id, s in stats.items():
-        s.active_days = len(days[user_id])
-        s.median_seconds = float(np.median(times[user_id])) / 1000 if times[user_id] else None
+    # Active days (local dates) in SQL; median time with numpy over two integer columns.
+    for user_id, days in annotations.order_by().values("user_id").annotate(
+            days=Count(TruncDate("submitted_at"), distinct=True)).values_list("user_id", "days"):
+        stats[user_id].active_days = days
+    spent = np.array(list(annotations.order_by("user_id").values_list("user_id", "time_spent_ms")),
+                     dtype=np.int64).reshape(-1, 2)
+    if len(spent):
+        user_ids, starts = np.unique(spent[:, 0], return_index=True)
+        for user_id, times in zip(user_ids, np.split(spent[:, 1], starts[1:]), strict=True):
+            stats[int(user_id)].median_seconds = float(np.median(times)) / 1000
 
     for user_id, (agreed, compared) in majority_agreement(annotations).items():
         stats[user_id].agreed, stats[user_id].compared = agreed, compared
 
-    # Why the engine gives someone no new pairs (gold rule, daily cap, ...): its own words.
+    # Why the engine gives someone no new pairs, in its own words. It is asked (one query each)
+    # only about those it could refuse: a wrong gold answer, today's count at a campaign's cap,
+    # or an account that is disabled or lost the crowdworker role.
+    caps = Campaign.objects.filter(daily_cap__isnull=False).values_list("daily_cap", flat=True)
+    lowest_cap = min(caps, default=None)
+    role_holders = set(get_user_model().objects.filter(pk__in=stats, groups__name=CROWDWORKER)
+                       .values_list("pk", flat=True))
     for user in people.values():
+        s = stats[user.pk]
+        if not (s.gold_correct < s.gold_answers or (lowest_cap is not None and s.today >= lowest_cap)
+                or not user.is_active or (user.pk not in role_holders and not user.is_staff)):
+            continue
         for standing in standings(user, campaign):
             if standing.reason:
-                stats[user.pk].refusals.append(f"{standing.campaign.name}: {standing.reason}")
+                s.refusals.append(f"{standing.campaign.name}: {standing.reason}")
     return sorted(stats.values(), key=lambda s: (-s.annotations, s.username))
 
 

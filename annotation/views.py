@@ -234,7 +234,8 @@ def _answer_fields(judgement: Annotation | Review) -> dict[str, Any]:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     campaign = _campaign_param(request)
-    context = dashboard_data.build(campaign)
-    context.update(campaign=campaign, campaigns=Campaign.objects.all())
+    context = dashboard_data.figures(campaign, refresh=request.GET.get("refresh") == "1")
+    context.update(campaign=campaign, campaigns=Campaign.objects.all(),
+                   refresh_query=f"?campaign={campaign.pk}&refresh=1" if campaign else "?refresh=1")
     return render(request, "annotation/dashboard.html", context)
 

@@ -1,12 +1,18 @@
 """The staff dashboard: progress, agreement, label distributions and annotators, as charts and tables."""
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from annotation import charts
 from tests.factories import make_annotation, make_campaign, make_pair, make_reviewer, make_user
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
 
 
 @pytest.fixture
@@ -51,6 +57,21 @@ def test_dashboard_shows_progress_agreement_labels_and_annotators(client, staff_
     page = client.get(reverse("annotation:dashboard"), {"campaign": pilot.pk}).content.decode()
     assert 'data-figure="annotations">1<' in page
     assert 'data-annotator="carl"' in page and 'data-annotator="ann"' not in page
+
+
+def test_dashboard_is_cached_until_something_new_is_annotated(client, staff_user, activity):
+    main, pilot = activity
+    client.force_login(staff_user)
+    url = reverse("annotation:dashboard")
+    assert 'data-figure="annotations">9<' in client.get(url).content.decode()
+    # A change the cache key does not see (a campaign renamed) shows after "recompute".
+    pilot.name = "pilot, renamed"
+    pilot.save()
+    assert "pilot, renamed</td>" not in client.get(url).content.decode()
+    assert "pilot, renamed</td>" in client.get(url, {"refresh": "1"}).content.decode()
+    # A new annotation shows at once.
+    make_annotation(make_pair(main), make_user("dora"))
+    assert 'data-figure="annotations">10<' in client.get(url).content.decode()
 
 
 def test_dashboard_with_no_data_yet(client, staff_user):

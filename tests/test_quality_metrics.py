@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from annotation.aggregation import aggregate_pair
+from annotation.aggregation import aggregate_pair, majority
 from annotation.models import Annotation
 from annotation.quality import (
     QUESTIONS,
@@ -15,9 +15,11 @@ from annotation.quality import (
     fleiss_kappa,
     krippendorff_alpha_nominal,
     label_distribution,
+    majority_agreement,
     review_queue,
     with_agreement,
 )
+from safesora.taxonomy import PREFERENCE_QUESTIONS
 from tests.factories import make_annotation, make_campaign, make_pair, make_review, make_user
 
 
@@ -130,6 +132,34 @@ def test_per_annotator_majority_agreement_gold_accuracy_and_blocking():
     other = make_campaign()
     make_annotation(make_pair(other, required_annotations=1), make_user("elsewhere"))
     assert {s.username for s in annotator_stats(campaign)} == {"u1", "u2", "u3"}
+
+
+@pytest.mark.django_db
+def test_vectorized_majority_agreement_equals_aggregation_majority_pair_by_pair():
+    rng = np.random.default_rng(7)
+    campaign = make_campaign(overlap=4)
+    users = [make_user() for _ in range(5)]
+    for _ in range(12):
+        pair = make_pair(campaign, required_annotations=4)
+        for user in rng.choice(users, size=int(rng.integers(1, 5)), replace=False):
+            make_annotation(pair, user, **{q: f"video_{rng.integers(0, 2)}" for q in PREFERENCE_QUESTIONS},
+                            safe_0=bool(rng.integers(0, 2)), safe_1=bool(rng.integers(0, 2)))
+
+    expected: dict[int, list[int]] = {}
+    columns = [*PREFERENCE_QUESTIONS, "video_0_is_safe", "video_1_is_safe"]
+    for pair in campaign.pairs.all():
+        answers = list(Annotation.objects.filter(pair=pair).values("user_id", *columns))
+        if len(answers) < 2:
+            continue
+        for column in columns:
+            winner, _ = majority(a[column] for a in answers)
+            if winner is None:
+                continue
+            for a in answers:
+                tally = expected.setdefault(a["user_id"], [0, 0])
+                tally[0] += a[column] == winner
+                tally[1] += 1
+    assert majority_agreement(Annotation.objects.all()) == {u: tuple(t) for u, t in expected.items()}
 
 
 @pytest.mark.django_db
