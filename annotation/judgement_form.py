@@ -176,6 +176,7 @@ def form_context(state: FormState | None = None, errors: Mapping[str, str] | Non
             "safe_with_categories": str(_("A video marked safe has harm categories: clear them, mark it unsafe, "
                                           "or confirm that it is safe anyway.")),
             "offline": str(_("Could not reach the server. Nothing was lost: try again.")),
+            "media_error": str(_("This video could not be played. You can skip the pair and say why.")),
         },
     }
 

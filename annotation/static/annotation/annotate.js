@@ -143,7 +143,8 @@
     if (!figure || $(".media-error", figure)) return;
     var note = document.createElement("p");
     note.className = "media-error field-error";
-    note.textContent = "This video could not be played (error " + (video.error ? video.error.code : "?") + "). You can skip the pair.";
+    note.textContent = (messages().media_error || "This video could not be played.") +
+      " (" + (video.error ? video.error.code : "?") + ")";
     figure.appendChild(note);
     figure.setAttribute("data-media-error", "true");
   }
