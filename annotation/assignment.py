@@ -46,6 +46,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from generation.models import Prompt, Video
 from safesora.roles import CROWDWORKER
 
 from .answers import clean_answers, grade_gold
@@ -205,25 +206,23 @@ def next_assignments(user: AbstractBaseUser, campaign: Campaign | int | None = N
             raise AssignmentRefused(_("You are not on any active campaign. An admin has to add you to one."))
         raise AssignmentRefused(found[0].reason)
     campaign_ids = [s.campaign.pk for s in allowed]
-    ids: list[int] = []
-    for standing in allowed:
-        ids = _claim(user, standing, campaign_ids, count, now)
-        if len(ids) >= count:
-            break
-    if len(ids) < count and release_expired_leases(now):
-        for standing in allowed:  # slots came back: try once more
-            ids = _claim(user, standing, campaign_ids, count, now)
-            if len(ids) >= count:
+    campaigns = {s.campaign.pk: s.campaign for s in allowed}
+    leases: list[Assignment] = []
+    for attempt in range(2):
+        for standing in allowed:
+            leases = _claim(user, standing, campaign_ids, count, now)
+            if len(leases) >= count:
                 break
-    leases = (Assignment.objects.filter(id__in=ids)
-              .select_related("pair__prompt", "pair__video_0", "pair__video_1", "pair__campaign")
-              .order_by("created_at", "id"))
-    return list(leases)
+        if len(leases) >= count or attempt or not release_expired_leases(now):
+            break  # else expired slots came back: try once more
+    for lease in leases:
+        lease.pair.campaign = campaigns[lease.pair.campaign_id]
+    return leases
 
 
 def _claim(user: AbstractBaseUser, standing: Standing, campaign_ids: list[int], count: int,
-           now: datetime) -> list[int]:
-    """Ids of the worker's live leases in `campaign_ids` plus new ones from this campaign, `count` in all."""
+           now: datetime) -> list[Assignment]:
+    """The worker's live leases in `campaign_ids` plus new ones from this campaign, `count` in all."""
     campaign = standing.campaign
     # How many leases the worker may hold after this call: `count`, or fewer under a daily cap.
     cap = count if standing.cap_left is None else min(count, standing.cap_left)
@@ -264,7 +263,7 @@ class _no_transaction:
 # on the locked row: the snapshot that chose the candidates predates the lock.
 _CLAIM_SQL = """
 WITH mine AS (
-    SELECT a.id, a.created_at FROM annotation_assignment a
+    SELECT a.id, a.pair_id, a.created_at, a.expires_at FROM annotation_assignment a
     JOIN annotation_pair p ON p.id = a.pair_id
     WHERE a.user_id = %(user)s AND a.state = 'active' AND a.expires_at > %(now)s
       AND p.campaign_id = ANY(%(campaigns)s)
@@ -286,32 +285,73 @@ WITH mine AS (
     LIMIT (SELECT n FROM room) - (SELECT count(*) FROM gold)
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
+    -- = ANY(ARRAY(...)): primary-key lookups; a join to the CTE, whose size the planner cannot
+    -- know, was planned as a hash join over every open pair (a sequential scan per claim).
     UPDATE annotation_pair p SET claimed_count = p.claimed_count + 1
-    FROM picked WHERE p.id = picked.id AND p.claimed_count < p.required_annotations
+    WHERE p.id = ANY(ARRAY(SELECT id FROM picked)) AND p.claimed_count < p.required_annotations
     RETURNING p.id
 ), inserted AS (
     INSERT INTO annotation_assignment (pair_id, user_id, state, created_at, expires_at, skip_reason)
     SELECT id, %(user)s, 'active', %(now)s, %(expires)s, '' FROM (
         SELECT id FROM gold UNION ALL SELECT id FROM claimed) AS new
-    RETURNING id
+    RETURNING id, pair_id, created_at, expires_at
+), chosen AS (
+    (SELECT * FROM mine ORDER BY created_at, id LIMIT %(count)s)
+    UNION ALL
+    SELECT * FROM inserted
 )
-(SELECT id FROM mine ORDER BY created_at, id LIMIT %(count)s)
-UNION ALL
-SELECT id FROM inserted
+SELECT {columns}
+FROM chosen
+JOIN annotation_pair p ON p.id = chosen.pair_id
+JOIN generation_prompt pr ON pr.id = p.prompt_id
+JOIN generation_video v0 ON v0.id = p.video_0_id
+JOIN generation_video v1 ON v1.id = p.video_1_id
+ORDER BY chosen.created_at, chosen.id
 """
+
+# What a page needs of a lease, loaded by the claim statement itself (inserted rows are not
+# visible to a join in the same statement, so the lease columns come from `chosen`).
+def _in_field_order(model, wanted: set[str]) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in wanted)  # from_db's order
+
+
+_LEASE_COLUMNS = {
+    Assignment: ("chosen", _in_field_order(Assignment, {"id", "pair_id", "created_at", "expires_at"})),
+    Pair: ("p", _in_field_order(Pair, {"id", "campaign_id", "prompt_id", "video_0_id", "video_1_id",
+                                       "required_annotations", "is_gold"})),
+    Prompt: ("pr", _in_field_order(Prompt, {"id", "text", "prompt_type"})),
+    Video: ("v0", _in_field_order(Video, {"id", "prompt_id", "generator_id", "file", "poster", "flagged"})),
+}
+_CLAIM_SQL = _CLAIM_SQL.format(columns=", ".join(
+    [f"{alias}.{c}" for alias, cols in _LEASE_COLUMNS.values() for c in cols]
+    + [f"v1.{c}" for c in _LEASE_COLUMNS[Video][1]]))
 
 
 def _claim_postgresql(user_id: int, campaign_id: int, campaign_ids: list[int], count: int, cap: int,
-                      gold: int, now: datetime, expires: datetime) -> list[int]:
+                      gold: int, now: datetime, expires: datetime) -> list[Assignment]:
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, {"user": user_id, "campaign": campaign_id, "campaigns": campaign_ids,
                                     "count": count, "cap": cap, "gold": gold, "salt": str(user_id),
                                     "now": now, "expires": expires})
-        return [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    return [_lease_from_row(row, user_id) for row in rows]
+
+
+def _lease_from_row(row: tuple, user_id: int) -> Assignment:
+    """Model instances from one row of the claim statement; fields not selected load on access."""
+    values = iter(row)
+    built = {}
+    for model, (_alias, fields) in _LEASE_COLUMNS.items():
+        built[model] = model.from_db(connection.alias, fields, [next(values) for _field in fields])
+    video_1 = Video.from_db(connection.alias, _LEASE_COLUMNS[Video][1], list(values))
+    lease, pair, prompt, video_0 = built[Assignment], built[Pair], built[Prompt], built[Video]
+    lease.user_id, lease.state, lease.finished_at, lease.skip_reason = user_id, ACTIVE, None, ""
+    pair.prompt, pair.video_0, pair.video_1, lease.pair = prompt, video_0, video_1, pair
+    return lease
 
 
 def _claim_orm(user_id: int, campaign_id: int, campaign_ids: list[int], count: int, cap: int,
-               gold: int, now: datetime, expires: datetime) -> list[int]:
+               gold: int, now: datetime, expires: datetime) -> list[Assignment]:
     """The same claim in plain ORM statements, for databases without the PostgreSQL features.
 
     Correct wherever it runs: each slot is taken by a conditional UPDATE whose row count says
@@ -341,7 +381,9 @@ def _claim_orm(user_id: int, campaign_id: int, campaign_ids: list[int], count: i
         created = [Assignment.objects.create(pair_id=p, user_id=user_id, state=ACTIVE, expires_at=expires)
                    for p in new[:room]]
         Assignment.objects.filter(id__in=[a.id for a in created]).update(created_at=now)
-    return mine[:count] + [a.id for a in created]
+    ids = mine[:count] + [a.id for a in created]
+    return list(Assignment.objects.filter(id__in=ids).select_related("pair__prompt", "pair__video_0", "pair__video_1")
+                .order_by("created_at", "id"))
 
 
 # --- submit ---------------------------------------------------------------------------------------
@@ -349,24 +391,30 @@ def _claim_orm(user_id: int, campaign_id: int, campaign_ids: list[int], count: i
 _JUDGEMENT_COLUMNS = ("instruction_following", "correctness", "informativeness", "aesthetics",
                       "helpfulness", "harmlessness", "video_0_is_safe", "video_1_is_safe")
 
-# The submit, in one statement: the lease turns submitted only if it is still active (a second
-# submit finds it submitted and changes nothing), the pair's count goes up, the row goes in.
+# The submit, in one statement: the lease turns submitted only if it is still active and its
+# worker still on the (active) campaign; a second submit finds it submitted and changes nothing.
+# Gold pairs are graded here too: the gold answers (a subset of the Judgement fields) must be
+# contained in the submitted ones, the same rule as answers.grade_gold.
 _SUBMIT_SQL = """
 WITH lease AS (
-    UPDATE annotation_assignment SET state = 'submitted', finished_at = %(now)s
-    WHERE id = %(assignment)s AND user_id = %(user)s AND state = 'active'
-    RETURNING id, pair_id
+    UPDATE annotation_assignment a SET state = 'submitted', finished_at = %(now)s
+    FROM annotation_pair p JOIN annotation_campaign c ON c.id = p.campaign_id
+    WHERE a.id = %(assignment)s AND a.user_id = %(user)s AND a.state = 'active'
+      AND p.id = a.pair_id AND c.is_active
+      AND EXISTS (SELECT 1 FROM annotation_campaign_workers w WHERE w.campaign_id = c.id AND w.user_id = %(user)s)
+    RETURNING a.id, a.pair_id, p.is_gold, p.gold_answers
 ), counted AS (
     UPDATE annotation_pair p SET annotation_count = p.annotation_count + 1
-    FROM lease WHERE p.id = lease.pair_id AND NOT p.is_gold
+    WHERE p.id = ANY(ARRAY(SELECT pair_id FROM lease WHERE NOT is_gold))
     RETURNING p.id
 )
 INSERT INTO annotation_annotation (assignment_id, pair_id, user_id, time_spent_ms, submitted_at, gold_correct,
     {columns}, video_0_labels, video_1_labels)
-SELECT lease.id, lease.pair_id, %(user)s, %(time_spent_ms)s, %(now)s, %(gold_correct)s,
+SELECT lease.id, lease.pair_id, %(user)s, %(time_spent_ms)s, %(now)s,
+    CASE WHEN lease.is_gold THEN lease.gold_answers <@ %(answers)s::jsonb END,
     {values}, %(video_0_labels)s::jsonb, %(video_1_labels)s::jsonb
 FROM lease
-RETURNING id
+RETURNING id, pair_id, gold_correct
 """.format(columns=", ".join(_JUDGEMENT_COLUMNS), values=", ".join(f"%({c})s" for c in _JUDGEMENT_COLUMNS))
 
 
@@ -379,9 +427,17 @@ def submit_annotation(user: AbstractBaseUser, assignment_id: int, answers: dict[
     was skipped) or LeaseExpired (expired and given to someone else).
     """
     now = now or timezone.now()
+    values = clean_answers(answers)
     time_spent_ms = min(max(int(time_spent_ms or 0), 0), 2**31 - 1)
-    values: dict[str, Any] | None = None
-    for _attempt in range(3):  # a concurrent submit, skip or sweep can change the lease under us
+    try:
+        assignment_id = int(assignment_id)
+    except (TypeError, ValueError):
+        raise AssignmentNotFound(_("No such pair in your work.")) from None
+    # The usual case, an active lease of an allowed worker, is one statement.
+    annotation = _submit_active(user, assignment_id, values, time_spent_ms, now) if user.is_active else None
+    for _attempt in range(3):  # otherwise find out why; a concurrent submit, skip or sweep may have won
+        if annotation is not None:
+            return annotation
         lease = _lease_for(user, assignment_id)
         if lease.state == SUBMITTED:
             return lease.annotation
@@ -390,21 +446,18 @@ def submit_annotation(user: AbstractBaseUser, assignment_id: int, answers: dict[
         campaign = lease.pair.campaign
         if not (user.is_active and campaign.is_active and lease.is_listed):
             raise AssignmentRefused(_("You are no longer on the campaign “%(name)s”.") % {"name": campaign.name})
-        if values is None:
-            values = clean_answers(answers)
-        gold_correct = grade_gold(values, lease.pair.gold_answers or {}) if lease.pair.is_gold else None
         try:
             with transaction.atomic():
                 if lease.state == EXPIRED:
                     _reclaim_expired(lease)
-                annotation = _insert_annotation(user, lease, values, gold_correct, time_spent_ms, now)
+                annotation = _submit_active(user, assignment_id, values, time_spent_ms, now)
         except _NoRoom:
             raise LeaseExpired(_("This pair's time ran out and it was given to someone else; "
                                  "your answers were not saved.")) from None
         except IntegrityError:
             annotation = None  # a concurrent submit of the same lease won; look again
-        if annotation is not None:
-            return annotation
+    if annotation is not None:
+        return annotation
     raise AssignmentError(_("This pair changed while you submitted it; please try again."))
 
 
@@ -432,30 +485,36 @@ def _reclaim_expired(lease: Assignment) -> None:
         raise _NoRoom
 
 
-def _insert_annotation(user: AbstractBaseUser, lease: Assignment, values: dict[str, Any],
-                       gold_correct: bool | None, time_spent_ms: int, now: datetime) -> Annotation | None:
-    """Turn an active lease into an annotation; None if the lease was no longer active."""
-    fields = {"assignment_id": lease.pk, "pair_id": lease.pair_id, "user_id": user.pk, "submitted_at": now,
-              "time_spent_ms": time_spent_ms, "gold_correct": gold_correct, **values}
+def _submit_active(user: AbstractBaseUser, assignment_id: int, values: dict[str, Any], time_spent_ms: int,
+                   now: datetime) -> Annotation | None:
+    """Turn an active lease of an allowed worker into an annotation; None if it is not one."""
+    fields = {"assignment_id": assignment_id, "user_id": user.pk, "submitted_at": now,
+              "time_spent_ms": time_spent_ms, **values}
     if one_statement_sql():
         params = {c: values[c] for c in _JUDGEMENT_COLUMNS}
-        params.update(assignment=lease.pk, user=user.pk, now=now, time_spent_ms=time_spent_ms,
-                      gold_correct=gold_correct, video_0_labels=json.dumps(values["video_0_labels"]),
+        params.update(assignment=assignment_id, user=user.pk, now=now, time_spent_ms=time_spent_ms,
+                      answers=json.dumps(values), video_0_labels=json.dumps(values["video_0_labels"]),
                       video_1_labels=json.dumps(values["video_1_labels"]))
         with connection.cursor() as cursor:
             cursor.execute(_SUBMIT_SQL, params)
             row = cursor.fetchone()
         if row is None:
             return None
-        annotation = Annotation(id=row[0], **fields)
+        annotation = Annotation(id=row[0], pair_id=row[1], gold_correct=row[2], **fields)
         annotation._state.adding, annotation._state.db = False, connection.alias
         return annotation
-    if not Assignment.objects.filter(pk=lease.pk, user_id=user.pk, state=ACTIVE).update(
-            state=SUBMITTED, finished_at=now):
-        return None
-    Pair.objects.filter(pk=lease.pair_id, is_gold=False).update(annotation_count=F("annotation_count") + 1)
-    annotation = Annotation.objects.create(**fields)
-    Annotation.objects.filter(pk=annotation.pk).update(submitted_at=now)  # auto_now_add ignores ours
+    with transaction.atomic():
+        lease = _lease_for(user, assignment_id)
+        campaign = lease.pair.campaign
+        if lease.state != ACTIVE or not (campaign.is_active and lease.is_listed):
+            return None
+        if not Assignment.objects.filter(pk=lease.pk, state=ACTIVE).update(state=SUBMITTED, finished_at=now):
+            return None
+        pair = lease.pair
+        Pair.objects.filter(pk=pair.pk, is_gold=False).update(annotation_count=F("annotation_count") + 1)
+        gold_correct = grade_gold(values, pair.gold_answers or {}) if pair.is_gold else None
+        annotation = Annotation.objects.create(pair_id=pair.pk, gold_correct=gold_correct, **fields)
+        Annotation.objects.filter(pk=annotation.pk).update(submitted_at=now)  # auto_now_add ignores ours
     return annotation
 
 
