@@ -97,7 +97,7 @@ class ShardedWriter:
     """One split of one config: parquet shards in hf/, the same rows as Arrow files in hf_disk/."""
 
     def __init__(self, root: Path, config: str, split: str, features: dict, *, shard_rows: int,
-                 flush_rows: int = 4096):
+                 flush_rows: int = 2048):
         self.root, self.config, self.split, self.features = root, config, split, features
         self.schema = arrow_schema(features)
         self.shard_rows, self.flush_rows = shard_rows, flush_rows
@@ -153,7 +153,10 @@ class ShardedWriter:
         self._close_shard()
         total = len(self._shards)
         disk_files = []
+        num_bytes = download_bytes = 0
         for index, (parquet_path, arrow_path) in enumerate(self._shards):
+            download_bytes += parquet_path.stat().st_size
+            num_bytes += arrow_path.stat().st_size
             parquet_path.rename(self.parquet_dir / f"{self.split}-{index:05d}-of-{total:05d}.parquet")
             name = f"data-{index:05d}-of-{total:05d}.arrow"
             arrow_path.rename(self.disk_dir / name)
@@ -162,10 +165,11 @@ class ShardedWriter:
                  "_format_columns": None, "_format_kwargs": {}, "_format_type": None,
                  "_output_all_columns": False, "_split": self.split}
         (self.disk_dir / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True))
+        split = {"name": self.split, "num_bytes": num_bytes, "num_examples": self.count}
         info = {"builder_name": "parquet", "config_name": self.config, "description": "",
-                "features": self.features, "splits": {self.split: {"name": self.split, "num_examples": self.count}}}
+                "features": self.features, "splits": {self.split: split}}
         (self.disk_dir / "dataset_info.json").write_text(json.dumps(info, indent=2))
-        return {"name": self.split, "num_examples": self.count}
+        return {**split, "download_bytes": download_bytes}
 
 
 class ConfigWriter:
