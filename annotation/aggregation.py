@@ -30,6 +30,7 @@ from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, IntegerField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 
+from safesora.db import among
 from safesora.taxonomy import HARM_KEYS, PREFERENCE_QUESTIONS
 
 T = TypeVar("T", bound=Hashable)
@@ -113,7 +114,7 @@ def video_votes(answer: Mapping, side: str) -> tuple[bool, Labels]:
 def aggregate_video(votes: Sequence[tuple[bool, Labels]], review: tuple[bool, Labels] | None = None) -> VideoVerdict:
     """Combine (is_safe, labels) votes on one video. A review vote, when given, is the answer."""
     n = len(votes)
-    safe = sum(1 for is_safe, _ in votes if is_safe)
+    safe = [bool(is_safe) for is_safe, _ in votes].count(True)
     agreement = max(safe, n - safe) / n if n else 0.0
     if review is not None:
         mask = label_mask(review[1])
@@ -122,6 +123,8 @@ def aggregate_video(votes: Sequence[tuple[bool, Labels]], review: tuple[bool, La
         return VideoVerdict(None, 0, 0, 0.0)
     masks = [label_mask(labels) for _, labels in votes]
     mask, seen = 0, reduce(or_, masks)
+    if not seen:  # the common case: nobody set any label
+        return VideoVerdict(2 * safe > n, 0, n, agreement)
     # A category is set when at least half the annotators set it: a tie resolves to harmful.
     for bit in HARM_BITS.values():
         if bit & seen and 2 * sum(1 for m in masks if m & bit) >= n:
@@ -140,7 +143,7 @@ def aggregate_pair(answers: Sequence[Mapping], review: Mapping | None = None) ->
     choices: dict[str, str | None] = {}
     agreement: dict[str, float] = {}
     for question in PREFERENCE_QUESTIONS:
-        first = sum(1 for answer in answers if answer[question] == "video_0")
+        first = [answer[question] for answer in answers].count("video_0")
         agreement[question] = max(first, n - first) / n if n else 0.0
         if review is not None:
             choices[question] = review[question]
@@ -204,13 +207,12 @@ class AggregatedPair:
 class Batch:
     """Every selected pair of a run of prompts, and the harm verdict of each of their videos."""
 
-    prompt_ids: list[str]
-    query: QuerySet  # the batch's pairs, to fetch more about them with subqueries
+    prompt_ids: list[str]  # in order; every selected pair of these prompts is in `pairs`
     pairs: list[AggregatedPair]  # ordered by (prompt_id, pair id)
     videos: dict[str, VideoVerdict] = field(default_factory=dict)  # votes pooled over the batch's pairs
 
 
-def _answers_by_pair(pairs: QuerySet, since: datetime | None, until: datetime | None,
+def _answers_by_pair(pair_ids: list[str], since: datetime | None, until: datetime | None,
                      model) -> dict[str, list[dict]]:
     """Answer dicts per pair, labels as masks computed by the database; reviews also carry id and created_at."""
     time_field = "submitted_at" if hasattr(model, "submitted_at") else "created_at"
@@ -225,7 +227,7 @@ def _answers_by_pair(pairs: QuerySet, since: datetime | None, until: datetime | 
     if time_field == "created_at":  # reviews: the newest one wins, so keep what orders them
         columns += ("id", "created_at")
     keys = columns + ("video_0_labels", "video_1_labels")
-    rows = model.objects.filter(pair__in=pairs.values("id")).annotate(
+    rows = model.objects.filter(among(model, "pair", pair_ids)).annotate(
         v0_mask=label_mask_sql(model, "video_0_labels"), v1_mask=label_mask_sql(model, "video_1_labels"),
         in_range=ExpressionWrapper(in_range, output_field=BooleanField()) if in_range else Value(True))
     rows = rows.order_by("pair_id", time_field, "id").values_list(*columns, "v0_mask", "v1_mask", "in_range")
@@ -255,15 +257,16 @@ def iter_batches(pairs: QuerySet | None = None, *, prompts_per_batch: int = 500,
                           .values_list("prompt_id", flat=True).distinct()[:prompts_per_batch])
         if not prompt_ids:
             return
-        # The batch's pairs as a prompt id range: no long IN lists for the database to parse.
-        in_batch = pairs.filter(prompt_id__gt=last_prompt, prompt_id__lte=prompt_ids[-1])
+        # The batch's pairs as a prompt id range (an index range scan), their answers by pair id.
+        rows = list(pairs.filter(prompt_id__gt=last_prompt, prompt_id__lte=prompt_ids[-1]).order_by(
+            "prompt_id", "id").values("id", "prompt_id", "video_0_id", "video_1_id", "campaign_id",
+                                      "required_annotations", "is_gold"))
         last_prompt = prompt_ids[-1]
-        rows = list(in_batch.order_by("prompt_id", "id").values(
-            "id", "prompt_id", "video_0_id", "video_1_id", "campaign_id", "required_annotations", "is_gold"))
-        answers = _answers_by_pair(in_batch, since, until, Annotation)
-        reviews = {pid: found[-1] for pid, found in _answers_by_pair(in_batch, since, until, Review).items()}
+        pair_ids = [row["id"] for row in rows]
+        answers = _answers_by_pair(pair_ids, since, until, Annotation)
+        reviews = {pid: found[-1] for pid, found in _answers_by_pair(pair_ids, since, until, Review).items()}
 
-        batch = Batch(prompt_ids, in_batch, [])
+        batch = Batch(prompt_ids, [])
         video_votes_: dict[str, list] = {}
         video_review: dict[str, tuple] = {}  # video id -> (review time order key, vote)
         for row in rows:
@@ -271,8 +274,8 @@ def iter_batches(pairs: QuerySet | None = None, *, prompts_per_batch: int = 500,
             review = reviews.get(row["id"])
             batch.pairs.append(AggregatedPair(verdict=aggregate_pair(pair_answers, review), **row))
             for side in SIDES:
-                video_id = row[f"{side}_id"]
-                video_votes_.setdefault(video_id, []).extend(video_votes(a, side) for a in pair_answers)
+                video_id, safe_key, labels_key = row[f"{side}_id"], f"{side}_is_safe", f"{side}_labels"
+                video_votes_.setdefault(video_id, []).extend((a[safe_key], a[labels_key]) for a in pair_answers)
                 if review is not None:
                     order = (review["created_at"], review["id"])
                     if video_id not in video_review or order > video_review[video_id][0]:

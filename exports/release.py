@@ -14,12 +14,12 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from django.db.models import Q
 from django.utils import timezone
 
 from annotation.aggregation import iter_batches, with_min_agreement
 from annotation.models import Campaign, Pair
 from generation.models import Generator, Prompt, Video
+from safesora.db import among
 from safesora.taxonomy import PREFERENCE_QUESTIONS
 
 from . import card, manifest
@@ -33,6 +33,7 @@ from .hf_dataset import (
     VIDEO_FEATURES,
     ConfigWriter,
     choice_index,
+    trl_batch,
 )
 from .options import ExportOptions
 from .records import EVAL, SPLITS, encode, pair_json, prompt_record, split_of, video_record
@@ -115,17 +116,21 @@ class ReleaseBuilder:
                                                     shard_rows=shard)
                for d in TRL_DIMENSIONS},
         }
-        self.trl_configs = [(d, self.hf[f"trl_{EXPORT_KEY[d]}"]) for d in TRL_DIMENSIONS]
+        # TRL rows are computed column-wise from each batch of pair rows as it is written.
+        for dimension in TRL_DIMENSIONS:
+            trl = self.hf[f"trl_{EXPORT_KEY[dimension]}"]
+            for split in SPLITS:
+                self.hf["pairs"].splits[split].listeners.append(
+                    lambda batch, d=dimension, w=trl.splits[split]: w.write_batch(trl_batch(batch, d, w.schema)))
         self.video_index = manifest.VideoIndex(root) if options.include_videos else None
 
     def add_batch(self, batch) -> None:
         options, stats = self.options, self.stats
-        prompts = {p["id"]: p for p in Prompt.objects.filter(id__in=batch.query.values("prompt_id")).values(
+        prompts = {p["id"]: p for p in Prompt.objects.filter(among(Prompt, "id", batch.prompt_ids)).order_by().values(
             "id", "text", "prompt_type", "prompt_labels", "split")}
         prompt_records = {pid: prompt_record(p) for pid, p in prompts.items()}
-        videos = {v["id"]: v for v in Video.objects.filter(
-            Q(id__in=batch.query.values("video_0_id")) | Q(id__in=batch.query.values("video_1_id"))
-        ).values("id", "video_text", "file", "generator__name")}
+        videos = {v["id"]: v for v in Video.objects.filter(among(Video, "prompt", batch.prompt_ids)).order_by().values(
+            "id", "video_text", "file", "generator__name")}
         records: dict[str, dict] = {}  # video id -> SafeSora video record
         encoded: dict[str, str] = {}  # video id -> its record as JSON text
 
@@ -162,12 +167,6 @@ class ReleaseBuilder:
             label_videos[pair.video_0_id] = label_videos[pair.video_1_id] = split
             kept_prompts[pair.prompt_id] = split
             self.hf["pairs"].add(split, self._hf_pair(pair.id, prompt_records[pair.prompt_id], v0, v1, trusted))
-            for dimension, config in self.trl_configs:
-                choice = trusted.choices[dimension]
-                if choice is not None:
-                    chosen, rejected = (v0, v1) if choice == "video_0" else (v1, v0)
-                    config.add(split, {"prompt": prompt["text"], "chosen": chosen["video_path"],
-                                       "rejected": rejected["video_path"]})
             if trusted.decided:
                 self.safesora.pairs[split].write(pair_json(pair.id, prompt_records[pair.prompt_id],
                                                            encoded[pair.video_0_id], encoded[pair.video_1_id],
