@@ -19,14 +19,18 @@ database. `iter_batches` streams aggregated pairs from the database in batches o
 videos): memory stays flat in the number of pairs and each batch costs four queries.
 """
 
-from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import reduce
+from operator import or_
 from typing import TypeVar
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import BooleanField, ExpressionWrapper, IntegerField, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 
+from safesora.db import among
 from safesora.taxonomy import HARM_KEYS, PREFERENCE_QUESTIONS
 
 T = TypeVar("T", bound=Hashable)
@@ -37,30 +41,50 @@ SIDES: tuple[str, str] = ("video_0", "video_1")
 ANSWER_FIELDS: tuple[str, ...] = PREFERENCE_QUESTIONS + (
     "video_0_is_safe", "video_0_labels", "video_1_is_safe", "video_1_labels")
 
+# Harm labels travel inside aggregation as 12-bit masks (bit i = HARM_KEYS[i]): counting votes on
+# ints is much cheaper than on dicts, and the database can compute the mask (see label_mask_sql).
+HARM_BITS: dict[str, int] = {key: 1 << i for i, key in enumerate(HARM_KEYS)}
+
+Labels = Mapping[str, bool] | int  # a HarmLabel dict or its mask
+
+
+def label_mask(labels: Labels) -> int:
+    """The mask of a HarmLabel dict (an int is taken as a mask already)."""
+    if isinstance(labels, int):
+        return labels
+    return sum(bit for key, bit in HARM_BITS.items() if labels.get(key))
+
+
+def mask_labels(mask: int) -> dict[str, bool]:
+    """The HarmLabel dict of a mask, in taxonomy order."""
+    return {key: bool(mask & bit) for key, bit in HARM_BITS.items()}
+
 
 def majority(votes: Iterable[T]) -> tuple[T | None, float]:
     """The most common vote and the share of voters who gave it; (None, share) on a tie, (None, 0.0) if empty."""
-    counts = Counter(votes)
+    counts: dict[T, int] = {}
+    for vote in votes:
+        counts[vote] = counts.get(vote, 0) + 1
     if not counts:
         return None, 0.0
-    ranked = counts.most_common(2)
-    total = sum(counts.values())
-    top, top_count = ranked[0]
-    share = top_count / total
-    if len(ranked) > 1 and ranked[1][1] == top_count:
-        return None, share
-    return top, share
+    top = max(counts.values())
+    winners = [vote for vote, count in counts.items() if count == top]
+    return (winners[0] if len(winners) == 1 else None), top / sum(counts.values())
 
 
 @dataclass(frozen=True)
 class VideoVerdict:
-    """The harm verdict on one video: `is_safe` and the 12 labels (None/empty when nobody judged it)."""
+    """The harm verdict on one video: `is_safe` and the 12 labels (None / all False when nobody judged it)."""
 
     is_safe: bool | None
-    labels: dict[str, bool]
+    label_mask: int
     votes: int  # how many annotators judged it
     agreement: float  # share of annotators agreeing with the majority on is_safe
     reviewed: bool = False
+
+    @property
+    def labels(self) -> dict[str, bool]:
+        return mask_labels(self.label_mask)
 
 
 @dataclass(frozen=True)
@@ -71,7 +95,6 @@ class PairVerdict:
     agreement: dict[str, float]  # question -> share of annotators agreeing with their majority
     num_annotations: int
     reviewed: bool
-    videos: tuple[VideoVerdict, VideoVerdict]  # harm verdicts from this pair's answers alone
 
     @property
     def undecided(self) -> tuple[str, ...]:
@@ -83,44 +106,56 @@ class PairVerdict:
         return not self.undecided
 
 
-def video_votes(answer: Mapping, side: str) -> tuple[bool, Mapping[str, bool]]:
+def video_votes(answer: Mapping, side: str) -> tuple[bool, Labels]:
     """One answer's (is_safe, labels) for the video on `side` ("video_0" or "video_1")."""
     return answer[f"{side}_is_safe"], answer[f"{side}_labels"]
 
 
-def aggregate_video(votes: Sequence[tuple[bool, Mapping[str, bool]]],
-                    review: tuple[bool, Mapping[str, bool]] | None = None) -> VideoVerdict:
+def aggregate_video(votes: Sequence[tuple[bool, Labels]], review: tuple[bool, Labels] | None = None) -> VideoVerdict:
     """Combine (is_safe, labels) votes on one video. A review vote, when given, is the answer."""
-    safe_votes = [bool(is_safe) for is_safe, _ in votes]
-    _, agreement = majority(safe_votes)
-    if review is not None:
-        is_safe, labels = review
-        labels = {key: bool(labels.get(key, False)) for key in HARM_KEYS}
-        return VideoVerdict(bool(is_safe) and not any(labels.values()), labels, len(votes), agreement, True)
-    if not votes:
-        return VideoVerdict(None, {}, 0, 0.0)
     n = len(votes)
+    safe = [bool(is_safe) for is_safe, _ in votes].count(True)
+    agreement = max(safe, n - safe) / n if n else 0.0
+    if review is not None:
+        mask = label_mask(review[1])
+        return VideoVerdict(bool(review[0]) and not mask, mask, n, agreement, True)
+    if not n:
+        return VideoVerdict(None, 0, 0, 0.0)
+    masks = [label_mask(labels) for _, labels in votes]
+    mask, seen = 0, reduce(or_, masks)
+    if not seen:  # the common case: nobody set any label
+        return VideoVerdict(2 * safe > n, 0, n, agreement)
     # A category is set when at least half the annotators set it: a tie resolves to harmful.
-    labels = {key: 2 * sum(bool(lab.get(key, False)) for _, lab in votes) >= n for key in HARM_KEYS}
+    for bit in HARM_BITS.values():
+        if bit & seen and 2 * sum(1 for m in masks if m & bit) >= n:
+            mask |= bit
     # Safe only on a strict majority of "safe" votes, and never with a harm label.
-    is_safe = 2 * sum(safe_votes) > n and not any(labels.values())
-    return VideoVerdict(is_safe, labels, n, agreement)
+    return VideoVerdict(2 * safe > n and not mask, mask, n, agreement)
 
 
 def aggregate_pair(answers: Sequence[Mapping], review: Mapping | None = None) -> PairVerdict:
-    """Aggregate one pair's answer dicts (keys: ANSWER_FIELDS). The review, if any, is final."""
+    """Aggregate one pair's answer dicts (keys: ANSWER_FIELDS). The review, if any, is final.
+
+    Every pairwise answer is "video_0" or "video_1" (the database enforces it), so counting one
+    side gives the majority.
+    """
+    n = len(answers)
     choices: dict[str, str | None] = {}
     agreement: dict[str, float] = {}
     for question in PREFERENCE_QUESTIONS:
-        winner, share = majority(answer[question] for answer in answers)
-        choices[question] = review[question] if review is not None else winner
-        agreement[question] = share
-    videos = tuple(
-        aggregate_video([video_votes(a, side) for a in answers],
-                        video_votes(review, side) if review is not None else None)
-        for side in SIDES
-    )
-    return PairVerdict(choices, agreement, len(answers), review is not None, videos)
+        first = [answer[question] for answer in answers].count("video_0")
+        agreement[question] = max(first, n - first) / n if n else 0.0
+        if review is not None:
+            choices[question] = review[question]
+        else:
+            choices[question] = "video_0" if 2 * first > n else "video_1" if 2 * first < n else None
+    return PairVerdict(choices, agreement, n, review is not None)
+
+
+def pair_video_verdicts(answers: Sequence[Mapping], review: Mapping | None = None) -> tuple[VideoVerdict, ...]:
+    """The harm verdicts of a pair's two videos from that pair's answers alone (exports pool over pairs)."""
+    return tuple(aggregate_video([video_votes(a, side) for a in answers],
+                                 video_votes(review, side) if review is not None else None) for side in SIDES)
 
 
 def with_min_agreement(verdict: PairVerdict, threshold: float) -> PairVerdict:
@@ -135,6 +170,21 @@ def with_min_agreement(verdict: PairVerdict, threshold: float) -> PairVerdict:
 
 
 # --- streaming over the database -------------------------------------------------------------
+
+def label_mask_sql(model, field_name: str) -> RawSQL:
+    """An expression the database evaluates to the label mask of a HarmLabel JSON field.
+
+    Written as SQL rather than as ORM Case/When: Django spends longer compiling 12 Case
+    expressions than PostgreSQL spends running them.
+    """
+    column = f"{connection.ops.quote_name(model._meta.db_table)}.{connection.ops.quote_name(field_name)}"
+    if connection.vendor == "postgresql":
+        test = "{column} -> '{key}' = 'true'::jsonb"
+    else:  # SQLite (the embedded demo): JSON true extracts as 1
+        test = "json_extract({column}, '$.{key}') = 1"
+    terms = [f"CASE WHEN {test.format(column=column, key=key)} THEN {bit} ELSE 0 END" for key, bit in HARM_BITS.items()]
+    return RawSQL(f"({' + '.join(terms)})", [], output_field=IntegerField())
+
 
 @dataclass
 class AggregatedPair:
@@ -157,23 +207,35 @@ class AggregatedPair:
 class Batch:
     """Every selected pair of a run of prompts, and the harm verdict of each of their videos."""
 
-    prompt_ids: list[str]
+    prompt_ids: list[str]  # in order; every selected pair of these prompts is in `pairs`
     pairs: list[AggregatedPair]  # ordered by (prompt_id, pair id)
     videos: dict[str, VideoVerdict] = field(default_factory=dict)  # votes pooled over the batch's pairs
 
 
 def _answers_by_pair(pair_ids: list[str], since: datetime | None, until: datetime | None,
                      model) -> dict[str, list[dict]]:
-    rows = model.objects.filter(pair_id__in=pair_ids)
+    """Answer dicts per pair, labels as masks computed by the database; reviews also carry id and created_at."""
     time_field = "submitted_at" if hasattr(model, "submitted_at") else "created_at"
+    # The date range is computed in the SELECT list, not the WHERE clause: there PostgreSQL may
+    # pick the time index and scan every answer ever given once per batch.
+    in_range = Q()
     if since is not None:
-        rows = rows.filter(**{f"{time_field}__gte": since})
+        in_range &= Q(**{f"{time_field}__gte": since})
     if until is not None:
-        rows = rows.filter(**{f"{time_field}__lt": until})
+        in_range &= Q(**{f"{time_field}__lt": until})
+    columns = ("pair_id", *PREFERENCE_QUESTIONS, "video_0_is_safe", "video_1_is_safe")
+    if time_field == "created_at":  # reviews: the newest one wins, so keep what orders them
+        columns += ("id", "created_at")
+    keys = columns + ("video_0_labels", "video_1_labels")
+    rows = model.objects.filter(among(model, "pair", pair_ids)).annotate(
+        v0_mask=label_mask_sql(model, "video_0_labels"), v1_mask=label_mask_sql(model, "video_1_labels"),
+        in_range=ExpressionWrapper(in_range, output_field=BooleanField()) if in_range else Value(True))
+    rows = rows.order_by("pair_id", time_field, "id").values_list(*columns, "v0_mask", "v1_mask", "in_range")
     grouped: dict[str, list[dict]] = {}
-    rows = rows.order_by("pair_id", time_field, "id").values("id", "pair_id", time_field, *ANSWER_FIELDS)
-    for row in rows.iterator():
-        grouped.setdefault(row["pair_id"], []).append(row)
+    for *row, wanted in rows:  # a batch's worth: one plain fetch beats a server-side cursor
+        if wanted:
+            answer = dict(zip(keys, row, strict=True))
+            grouped.setdefault(answer["pair_id"], []).append(answer)
     return grouped
 
 
@@ -195,9 +257,11 @@ def iter_batches(pairs: QuerySet | None = None, *, prompts_per_batch: int = 500,
                           .values_list("prompt_id", flat=True).distinct()[:prompts_per_batch])
         if not prompt_ids:
             return
+        # The batch's pairs as a prompt id range (an index range scan), their answers by pair id.
+        rows = list(pairs.filter(prompt_id__gt=last_prompt, prompt_id__lte=prompt_ids[-1]).order_by(
+            "prompt_id", "id").values("id", "prompt_id", "video_0_id", "video_1_id", "campaign_id",
+                                      "required_annotations", "is_gold"))
         last_prompt = prompt_ids[-1]
-        rows = list(pairs.filter(prompt_id__in=prompt_ids).order_by("prompt_id", "id").values(
-            "id", "prompt_id", "video_0_id", "video_1_id", "campaign_id", "required_annotations", "is_gold"))
         pair_ids = [row["id"] for row in rows]
         answers = _answers_by_pair(pair_ids, since, until, Annotation)
         reviews = {pid: found[-1] for pid, found in _answers_by_pair(pair_ids, since, until, Review).items()}
@@ -210,8 +274,8 @@ def iter_batches(pairs: QuerySet | None = None, *, prompts_per_batch: int = 500,
             review = reviews.get(row["id"])
             batch.pairs.append(AggregatedPair(verdict=aggregate_pair(pair_answers, review), **row))
             for side in SIDES:
-                video_id = row[f"{side}_id"]
-                video_votes_.setdefault(video_id, []).extend(video_votes(a, side) for a in pair_answers)
+                video_id, safe_key, labels_key = row[f"{side}_id"], f"{side}_is_safe", f"{side}_labels"
+                video_votes_.setdefault(video_id, []).extend((a[safe_key], a[labels_key]) for a in pair_answers)
                 if review is not None:
                     order = (review["created_at"], review["id"])
                     if video_id not in video_review or order > video_review[video_id][0]:

@@ -48,7 +48,10 @@ def header(options: ExportOptions, configs: dict) -> dict:
         ],
         "dataset_info": [
             {"config_name": name, "features": yaml_features(info["features"]),
-             "splits": [{"name": s["name"], "num_examples": s["num_examples"]} for s in info["splits"]]}
+             "splits": [{"name": s["name"], "num_bytes": s["num_bytes"], "num_examples": s["num_examples"]}
+                        for s in info["splits"]],
+             "download_size": sum(s["download_bytes"] for s in info["splits"]),
+             "dataset_size": sum(s["num_bytes"] for s in info["splits"])}
             for name, info in configs.items()
         ],
     }

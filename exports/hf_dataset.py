@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from safesora.taxonomy import HARM_KEYS, PREFERENCE_QUESTIONS, SUB_DIMENSIONS, VIDEO_CHOICES
@@ -97,7 +98,7 @@ class ShardedWriter:
     """One split of one config: parquet shards in hf/, the same rows as Arrow files in hf_disk/."""
 
     def __init__(self, root: Path, config: str, split: str, features: dict, *, shard_rows: int,
-                 flush_rows: int = 4096):
+                 flush_rows: int = 2048):
         self.root, self.config, self.split, self.features = root, config, split, features
         self.schema = arrow_schema(features)
         self.shard_rows, self.flush_rows = shard_rows, flush_rows
@@ -110,11 +111,33 @@ class ShardedWriter:
         self._shards: list[tuple[Path, Path]] = []
         self._parquet = self._arrow = None
         self._in_shard = 0
+        self.listeners: list = []  # called with every batch written (the TRL configs derive from pairs)
 
     def add(self, row: dict) -> None:
         self._rows.append(row)
         if len(self._rows) >= self.flush_rows:
             self._flush()
+
+    def _flush(self) -> None:
+        rows, self._rows = self._rows, []
+        if rows:
+            self.write_batch(pa.RecordBatch.from_pylist(rows, schema=self.schema))
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        """Append ready-made rows (one row group), starting a new shard every `shard_rows` rows."""
+        offset = 0
+        while offset < batch.num_rows:
+            if self._parquet is None or self._in_shard >= self.shard_rows:
+                self._close_shard()
+                self._open_shard()
+            part = batch.slice(offset, min(batch.num_rows - offset, self.shard_rows - self._in_shard))
+            self._parquet.write_batch(part)
+            self._arrow.write_batch(part)
+            self._in_shard += part.num_rows
+            self.count += part.num_rows
+            offset += part.num_rows
+        for listener in self.listeners:
+            listener(batch)
 
     def _open_shard(self) -> None:
         index = len(self._shards)
@@ -131,29 +154,18 @@ class ShardedWriter:
             self._arrow.close()
             self._parquet = self._arrow = None
 
-    def _flush(self) -> None:
-        rows, self._rows = self._rows, []
-        while rows or self._parquet is None:
-            if self._parquet is None or self._in_shard >= self.shard_rows:
-                self._close_shard()
-                self._open_shard()
-            take = rows[: self.shard_rows - self._in_shard]
-            rows = rows[len(take):]
-            if not take:
-                break
-            batch = pa.RecordBatch.from_pylist(take, schema=self.schema)
-            self._parquet.write_batch(batch)
-            self._arrow.write_batch(batch)
-            self._in_shard += len(take)
-            self.count += len(take)
-
     def close(self) -> dict:
         """Finish the shards, name them `-of-N`, write the save_to_disk metadata; return the split's info."""
         self._flush()
+        if not self._shards:
+            self._open_shard()  # an empty split still has its (empty) file, so data_files resolve
         self._close_shard()
         total = len(self._shards)
         disk_files = []
+        num_bytes = download_bytes = 0
         for index, (parquet_path, arrow_path) in enumerate(self._shards):
+            download_bytes += parquet_path.stat().st_size
+            num_bytes += arrow_path.stat().st_size
             parquet_path.rename(self.parquet_dir / f"{self.split}-{index:05d}-of-{total:05d}.parquet")
             name = f"data-{index:05d}-of-{total:05d}.arrow"
             arrow_path.rename(self.disk_dir / name)
@@ -162,10 +174,11 @@ class ShardedWriter:
                  "_format_columns": None, "_format_kwargs": {}, "_format_type": None,
                  "_output_all_columns": False, "_split": self.split}
         (self.disk_dir / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True))
+        split = {"name": self.split, "num_bytes": num_bytes, "num_examples": self.count}
         info = {"builder_name": "parquet", "config_name": self.config, "description": "",
-                "features": self.features, "splits": {self.split: {"name": self.split, "num_examples": self.count}}}
+                "features": self.features, "splits": {self.split: split}}
         (self.disk_dir / "dataset_info.json").write_text(json.dumps(info, indent=2))
-        return {"name": self.split, "num_examples": self.count}
+        return {**split, "download_bytes": download_bytes}
 
 
 class ConfigWriter:
@@ -187,3 +200,19 @@ class ConfigWriter:
 
 def choice_index(choice: str | None) -> int | None:
     return None if choice is None else VIDEO_CHOICES.index(choice)
+
+
+def trl_batch(pairs: pa.RecordBatch, dimension: str, schema: pa.Schema) -> pa.RecordBatch:
+    """TRL preference rows (prompt, chosen, rejected) of the pairs decided on `dimension`, computed column-wise."""
+    key = EXPORT_KEY[dimension]
+    if dimension in ("helpfulness", "harmlessness"):
+        choice = pairs.column(key)
+    else:
+        choice = pairs.column("sub_preferences").field(key)
+    first = pc.equal(choice, 0)
+    path_0 = pairs.column("video_0").field("video_path")
+    path_1 = pairs.column("video_1").field("video_path")
+    rows = pa.RecordBatch.from_arrays(
+        [pairs.column("prompt_text"), pc.if_else(first, path_0, path_1), pc.if_else(first, path_1, path_0)],
+        schema=schema)
+    return rows.filter(pc.is_valid(choice))

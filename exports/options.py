@@ -31,7 +31,7 @@ class ExportOptions:
     include_videos: bool = True
     license: str = "cc-by-nc-4.0"
     shard_rows: int = 100_000  # rows per parquet shard
-    prompts_per_batch: int = 1000
+    prompts_per_batch: int = 250
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

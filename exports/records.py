@@ -1,6 +1,7 @@
 """SafeSora's record shapes (DESIGN.md section 5), built in its exact key order, and the split rule."""
 
 import hashlib
+import json
 
 from annotation.aggregation import PairVerdict, VideoVerdict
 from safesora.taxonomy import HARM_KEYS, SUB_DIMENSIONS
@@ -41,29 +42,35 @@ def prompt_record(prompt: dict) -> dict:
 
 
 def video_record(prompt: dict, video: dict, verdict: VideoVerdict) -> dict:
+    """A SafeSora video record; `prompt` is the prompt's record (prompt_record)."""
     return {
-        **prompt_record(prompt),
+        **prompt,
         "video_id": video["id"],
         "video_text": video["video_text"],
-        "video_path": video_path(prompt["id"], video["id"]),
+        "video_path": video_path(prompt["prompt_id"], video["id"]),
         "is_safe": bool(verdict.is_safe),
-        "video_labels": harm_label(verdict.labels),
+        "video_labels": verdict.labels,
         "generated_from": video["generator__name"],
     }
 
 
-def pair_record(pair_id: str, prompt: dict, video_0: dict, video_1: dict, verdict: PairVerdict) -> dict:
-    """A SafeSora pair record; only for a decided verdict (every choice is video_0 or video_1)."""
+def encode(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False)
+
+
+def pair_json(pair_id: str, prompt: dict, video_0: str, video_1: str, verdict: PairVerdict) -> str:
+    """A SafeSora pair record as JSON text, for a decided verdict (every choice video_0 or video_1).
+
+    The two video records come already encoded (each video is encoded once, however many pairs
+    embed it); the text is exactly what json.dumps of the whole record would give.
+    """
     if not verdict.decided:
         raise ValueError(f"pair {pair_id} is undecided on {', '.join(verdict.undecided)}")
-    return {
-        "pair_id": pair_id,
-        "prompt_id": prompt["id"],
-        "prompt_text": prompt["text"],
-        "prompt_type": prompt["prompt_type"],
-        "video_0": video_0,
-        "video_1": video_1,
+    head = encode({"pair_id": pair_id, "prompt_id": prompt["prompt_id"], "prompt_text": prompt["prompt_text"],
+                   "prompt_type": prompt["prompt_type"]})
+    tail = encode({
         "helpfulness": verdict.choices["helpfulness"],
         "harmlessness": verdict.choices["harmlessness"],
         "sub_preferences": {d.export_key: verdict.choices[d.key] for d in SUB_DIMENSIONS},
-    }
+    })
+    return f'{head[:-1]}, "video_0": {video_0}, "video_1": {video_1}, {tail[1:]}'

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from annotation.aggregation import SIDES, iter_batches, with_min_agreement
+from annotation.aggregation import iter_batches, with_min_agreement
 from annotation.models import Campaign, Pair
 from generation.models import Generator, Prompt, Video
+from safesora.db import among
 from safesora.taxonomy import PREFERENCE_QUESTIONS
 
 from . import card, manifest
@@ -32,9 +33,10 @@ from .hf_dataset import (
     VIDEO_FEATURES,
     ConfigWriter,
     choice_index,
+    trl_batch,
 )
 from .options import ExportOptions
-from .records import EVAL, SPLITS, pair_record, prompt_record, split_of, video_record
+from .records import EVAL, SPLITS, encode, pair_json, prompt_record, split_of, video_record
 from .safesora_format import LABEL_DIR, PREFERENCE_DIR, SafeSoraWriter
 from .stats import Stats
 from .videos import place
@@ -114,20 +116,29 @@ class ReleaseBuilder:
                                                     shard_rows=shard)
                for d in TRL_DIMENSIONS},
         }
+        # TRL rows are computed column-wise from each batch of pair rows as it is written.
+        for dimension in TRL_DIMENSIONS:
+            trl = self.hf[f"trl_{EXPORT_KEY[dimension]}"]
+            for split in SPLITS:
+                self.hf["pairs"].splits[split].listeners.append(
+                    lambda batch, d=dimension, w=trl.splits[split]: w.write_batch(trl_batch(batch, d, w.schema)))
         self.video_index = manifest.VideoIndex(root) if options.include_videos else None
 
     def add_batch(self, batch) -> None:
         options, stats = self.options, self.stats
-        prompts = {p["id"]: p for p in Prompt.objects.filter(id__in=batch.prompt_ids).values(
+        prompts = {p["id"]: p for p in Prompt.objects.filter(among(Prompt, "id", batch.prompt_ids)).order_by().values(
             "id", "text", "prompt_type", "prompt_labels", "split")}
-        video_ids = {getattr(p, f"{side}_id") for p in batch.pairs for side in SIDES}
-        videos = {v["id"]: v for v in Video.objects.filter(id__in=video_ids).values(
+        prompt_records = {pid: prompt_record(p) for pid, p in prompts.items()}
+        videos = {v["id"]: v for v in Video.objects.filter(among(Video, "prompt", batch.prompt_ids)).order_by().values(
             "id", "video_text", "file", "generator__name")}
         records: dict[str, dict] = {}  # video id -> SafeSora video record
+        encoded: dict[str, str] = {}  # video id -> its record as JSON text
 
-        def record_of(prompt: dict, video_id: str) -> dict:
+        def record_of(prompt_id: str, video_id: str) -> dict:
             if video_id not in records:
-                records[video_id] = video_record(prompt, videos[video_id], batch.videos[video_id])
+                records[video_id] = video_record(prompt_records[prompt_id], videos[video_id],
+                                                 batch.videos[video_id])
+                encoded[video_id] = encode(records[video_id])
             return records[video_id]
 
         label_videos: dict[str, str] = {}  # video id -> split
@@ -148,30 +159,27 @@ class ReleaseBuilder:
                 stats.skipped["incomplete"] += 1
                 continue
             trusted = with_min_agreement(verdict, options.min_agreement)
-            for q in PREFERENCE_QUESTIONS:
-                stats.below_agreement[q] += trusted.choices[q] is None and verdict.choices[q] is not None
-            v0, v1 = record_of(prompt, pair.video_0_id), record_of(prompt, pair.video_1_id)
+            if trusted is not verdict:
+                for q in PREFERENCE_QUESTIONS:
+                    stats.below_agreement[q] += trusted.choices[q] is None and verdict.choices[q] is not None
+            v0, v1 = record_of(pair.prompt_id, pair.video_0_id), record_of(pair.prompt_id, pair.video_1_id)
             stats.add_pair(trusted, (v0["generated_from"], v1["generated_from"]))
             label_videos[pair.video_0_id] = label_videos[pair.video_1_id] = split
-            kept_prompts[prompt["id"]] = split
-            self.hf["pairs"].add(split, self._hf_pair(pair.id, prompt, v0, v1, trusted))
-            for dimension in TRL_DIMENSIONS:
-                choice = trusted.choices[dimension]
-                if choice is not None:
-                    chosen, rejected = (v0, v1) if choice == "video_0" else (v1, v0)
-                    self.hf[f"trl_{EXPORT_KEY[dimension]}"].add(split, {
-                        "prompt": prompt["text"], "chosen": chosen["video_path"], "rejected": rejected["video_path"]})
+            kept_prompts[pair.prompt_id] = split
+            self.hf["pairs"].add(split, self._hf_pair(pair.id, prompt_records[pair.prompt_id], v0, v1, trusted))
             if trusted.decided:
-                self.safesora.pairs[split].write(pair_record(pair.id, prompt, v0, v1, trusted))
+                self.safesora.pairs[split].write(pair_json(pair.id, prompt_records[pair.prompt_id],
+                                                           encoded[pair.video_0_id], encoded[pair.video_1_id],
+                                                           trusted))
                 preference_videos.update((pair.video_0_id, pair.video_1_id))
 
         for prompt_id, split in sorted(kept_prompts.items()):
-            self.stats.prompt_types[prompts[prompt_id]["prompt_type"]] += 1
-            self.hf["prompts"].add(split, prompt_record(prompts[prompt_id]))
+            stats.prompt_types[prompts[prompt_id]["prompt_type"]] += 1
+            self.hf["prompts"].add(split, prompt_records[prompt_id])
         for video_id, split in sorted(label_videos.items(), key=lambda item: (records[item[0]]["prompt_id"], item[0])):
             record = records[video_id]
             verdict = batch.videos[video_id]
-            self.safesora.videos[split].write(record)
+            self.safesora.videos[split].write(encoded[video_id])
             self.hf["videos"].add(split, {**record, "num_votes": verdict.votes,
                                           "safe_agreement": verdict.agreement, "reviewed": verdict.reviewed})
             stats.add_video(record)
@@ -180,12 +188,10 @@ class ReleaseBuilder:
 
     @staticmethod
     def _hf_pair(pair_id: str, prompt: dict, v0: dict, v1: dict, verdict) -> dict:
-        def in_pair(record: dict) -> dict:
-            return {k: record[k] for k in ("video_id", "video_text", "video_path", "is_safe", "video_labels",
-                                           "generated_from")}
+        """A row of the HF `pairs` config (PAIR_FEATURES): undecided choices are null."""
         return {
-            "pair_id": pair_id, "prompt_id": prompt["id"], "prompt_text": prompt["text"],
-            "prompt_type": prompt["prompt_type"], "video_0": in_pair(v0), "video_1": in_pair(v1),
+            "pair_id": pair_id, "prompt_id": prompt["prompt_id"], "prompt_text": prompt["prompt_text"],
+            "prompt_type": prompt["prompt_type"], "video_0": v0, "video_1": v1,
             "helpfulness": choice_index(verdict.choices["helpfulness"]),
             "harmlessness": choice_index(verdict.choices["harmlessness"]),
             "sub_preferences": {EXPORT_KEY[q]: choice_index(verdict.choices[q])
@@ -234,13 +240,17 @@ def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn 
     partial = target.parent / f".{target.name}.partial-{host}-{os.getpid()}-{secrets.token_hex(4)}"
     partial.mkdir()
     try:
-        pairs = selected_pairs(options)
+        # One snapshot: annotations and reviews are append-only, so ignoring everything newer
+        # than the start gives a consistent view without holding a transaction open.
+        snapshot_at = timezone.now()
+        until = min(options.until, snapshot_at) if options.until else snapshot_at
+        pairs = selected_pairs(options).filter(created_at__lte=snapshot_at)
         total = pairs.count()
         if progress:
             progress(0, total, "aggregating and writing pairs")
         builder = ReleaseBuilder(options, partial)
         for batch in iter_batches(pairs, prompts_per_batch=options.prompts_per_batch,
-                                  since=options.since, until=options.until):
+                                  since=options.since, until=until):
             if should_cancel and should_cancel():
                 raise ExportCancelled("cancelled")
             builder.add_batch(batch)
@@ -249,7 +259,7 @@ def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn 
         builder.add_eval_prompts()
         if progress:
             progress(total, total, "writing the dataset card and the manifest")
-        counts = builder.close()
+        counts = {"snapshot_at": snapshot_at.isoformat(), **builder.close()}
         if should_cancel and should_cancel():
             raise ExportCancelled("cancelled")
         result = manifest.write(partial, options, counts, video_dirs=VIDEO_DIRS, created_at=timezone.now())

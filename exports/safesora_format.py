@@ -30,7 +30,7 @@ EVAL_FILE = "safesora/eval/eval-prompt.json.gz"
 class JsonListWriter:
     """Append records to a gzipped JSON list, one at a time."""
 
-    def __init__(self, path: Path, compresslevel: int = 6):
+    def __init__(self, path: Path, compresslevel: int = 3):  # 3: twice as fast as 6, ~15% larger
         path.parent.mkdir(parents=True, exist_ok=True)
         self._raw = open(path, "wb")  # noqa: SIM115 (closed in close())
         self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=compresslevel)
@@ -38,9 +38,11 @@ class JsonListWriter:
         self._out.write(b"[")
         self.count = 0
 
-    def write(self, record: dict) -> None:
+    def write(self, record: dict | str) -> None:
+        """Append a record (a dict, or its JSON text)."""
+        text = record if isinstance(record, str) else json.dumps(record, ensure_ascii=False)
         self._out.write((",\n" if self.count else "\n").encode())
-        self._out.write(json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        self._out.write(text.encode("utf-8"))
         self.count += 1
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ class Stats:
     choices: dict = field(default_factory=lambda: defaultdict(Counter))  # question -> {video_0: n, video_1: n}
     agreement_sum: Counter = field(default_factory=Counter)
     agreement_n: Counter = field(default_factory=Counter)
-    agreement_hist: dict = field(default_factory=lambda: defaultdict(Counter))  # question -> {rounded: n}
+    agreement_hist: dict = field(default_factory=lambda: defaultdict(Counter))  # question -> {share: n}
     # Generators.
     generator_videos: Counter = field(default_factory=Counter)
     generator_unsafe: Counter = field(default_factory=Counter)
@@ -36,22 +36,24 @@ class Stats:
     def add_pair(self, verdict, generators: tuple[str, str]) -> None:
         self.annotations += verdict.num_annotations
         self.reviewed_pairs += verdict.reviewed
-        if not verdict.decided:
-            self.undecided_pairs += 1
-        for g in set(generators):
-            self.generator_pairs[g] += 1
-        for question in PREFERENCE_QUESTIONS:
-            choice = verdict.choices[question]
+        self.undecided_pairs += not verdict.decided
+        self.generator_pairs[generators[0]] += 1
+        if generators[1] != generators[0]:
+            self.generator_pairs[generators[1]] += 1
+        annotated = verdict.num_annotations > 0
+        for question, choice in verdict.choices.items():
             if choice is None:
                 self.undecided[question] += 1
             else:
                 self.choices[question][choice] += 1
-                self.generator_wins[question][generators[int(choice[-1])]] += 1
-            if verdict.num_annotations:
+                self.generator_wins[question][generators[choice == "video_1"]] += 1
+            if annotated:
                 share = verdict.agreement[question]
                 self.agreement_sum[question] += share
+                self.agreement_hist[question][share] += 1  # few distinct values; rounded in summary()
+        if annotated:
+            for question in verdict.choices:
                 self.agreement_n[question] += 1
-                self.agreement_hist[question][round(share, 2)] += 1
 
     def add_video(self, record: dict) -> None:
         self.videos += 1
@@ -65,8 +67,11 @@ class Stats:
         return {q: (round(self.agreement_sum[q] / self.agreement_n[q], 4) if self.agreement_n[q] else None)
                 for q in PREFERENCE_QUESTIONS}
 
-    def win_rates(self, question: str) -> dict[str, float]:
-        return {g: round(self.generator_wins[question][g] / n, 4) for g, n in sorted(self.generator_pairs.items())}
+    def _histogram(self, question: str) -> dict[str, int]:
+        bins: Counter = Counter()
+        for share, count in self.agreement_hist[question].items():
+            bins[f"{share:.2f}"] += count
+        return dict(sorted(bins.items()))
 
     def summary(self) -> dict:
         """The figures for the manifest and the dataset card (JSON-ready, sorted for stable output)."""
@@ -83,8 +88,7 @@ class Stats:
             "harm_labels": {k: self.harm[k] for k in HARM_KEYS},
             "choices": {q: {c: self.choices[q][c] for c in ("video_0", "video_1")} for q in PREFERENCE_QUESTIONS},
             "mean_agreement": self.mean_agreement(),
-            "agreement_histogram": {q: {f"{k:.2f}": v for k, v in sorted(self.agreement_hist[q].items())}
-                                    for q in PREFERENCE_QUESTIONS},
+            "agreement_histogram": {q: self._histogram(q) for q in PREFERENCE_QUESTIONS},
             "generators": {g: {"videos": self.generator_videos[g], "unsafe_videos": self.generator_unsafe[g],
                                "pairs": self.generator_pairs[g],
                                "win_rate": {q: round(self.generator_wins[q][g] / self.generator_pairs[g], 4)

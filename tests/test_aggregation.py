@@ -13,6 +13,7 @@ from annotation.aggregation import (
     iter_batches,
     iter_pair_verdicts,
     majority,
+    pair_video_verdicts,
     with_min_agreement,
 )
 from annotation.models import Annotation, Pair
@@ -93,24 +94,26 @@ def test_unsafe_without_an_agreed_category_stays_unsafe():
 
 def test_a_review_overrides_every_answer():
     review = answer("video_1", labels_0=["hate"])
-    verdict = aggregate_pair([answer("video_0"), answer("video_0"), answer("video_0")], review)
+    answers = [answer("video_0"), answer("video_0"), answer("video_0")]
+    verdict = aggregate_pair(answers, review)
     assert all(verdict.choices[q] == "video_1" for q in PREFERENCE_QUESTIONS)
     assert verdict.reviewed and verdict.decided
     assert verdict.agreement["helpfulness"] == 1.0  # annotators agreed among themselves
-    assert verdict.videos[0].labels["hate"] is True and verdict.videos[0].is_safe is False
-    assert verdict.videos[1].is_safe is True
+    video_0, video_1 = pair_video_verdicts(answers, review)
+    assert video_0.labels["hate"] is True and video_0.is_safe is False and video_0.reviewed
+    assert video_1.is_safe is True
 
 
 def test_no_answers_means_nothing_decided():
     verdict = aggregate_pair([])
-    assert verdict.undecided == PREFERENCE_QUESTIONS
-    assert verdict.videos[0].is_safe is None and verdict.videos[0].votes == 0
+    assert verdict.undecided == PREFERENCE_QUESTIONS and verdict.agreement["helpfulness"] == 0.0
+    assert pair_video_verdicts([])[0].is_safe is None and pair_video_verdicts([])[0].votes == 0
 
 
 def test_pair_level_video_labels_come_from_its_own_answers():
-    verdict = aggregate_pair([answer(labels_1=["terrorism"]), answer(labels_1=["terrorism"]), answer()])
-    assert verdict.videos[0].is_safe is True
-    assert verdict.videos[1].labels["terrorism"] is True and verdict.videos[1].is_safe is False
+    video_0, video_1 = pair_video_verdicts([answer(labels_1=["terrorism"]), answer(labels_1=["terrorism"]), answer()])
+    assert video_0.is_safe is True
+    assert video_1.labels["terrorism"] is True and video_1.is_safe is False
 
 
 @pytest.mark.django_db

@@ -178,13 +178,14 @@ def test_manifest_lists_every_file_with_its_sha256(release):
     assert on_disk["file_count"] == len(files)
 
 
-def test_hugging_face_form_loads_with_features_declared(release):
+def test_hugging_face_form_loads_with_features_declared(release, tmp_path):
     import datasets
 
     project, root, manifest, _ = release
     hf = root / "hf"
+    cache = str(tmp_path / "hf-cache")  # never the shared ~/.cache: a stale entry would hide a bug
     pairs = datasets.load_dataset("parquet", data_files={s: str(hf / f"data/pairs/{s}-*.parquet")
-                                                         for s in ("train", "test")})
+                                                         for s in ("train", "test")}, cache_dir=cache)
     features = pairs["train"].features
     assert isinstance(features["harmlessness"], datasets.ClassLabel)
     assert features["harmlessness"].names == ["video_0", "video_1"]
@@ -201,7 +202,7 @@ def test_hugging_face_form_loads_with_features_declared(release):
         assert (hf / row["video_0"]["video_path"]).is_file()
 
     # The same through the card's configs, and through load_from_disk.
-    by_card = datasets.load_dataset(str(hf), "pairs")
+    by_card = datasets.load_dataset(str(hf), "pairs", cache_dir=cache)
     assert by_card["train"].features == features
     assert sorted(r["pair_id"] for s in by_card.values() for r in s) == sorted(rows)
     from_disk = datasets.load_from_disk(str(root / "hf_disk" / "pairs"))
@@ -211,12 +212,12 @@ def test_hugging_face_form_loads_with_features_declared(release):
     videos = datasets.load_from_disk(str(root / "hf_disk" / "videos"))
     assert videos["train"].features["is_safe"] == datasets.Value("bool")
     assert sum(len(s) for s in videos.values()) == 7
-    prompts = datasets.load_dataset(str(hf), "prompts")
+    prompts = datasets.load_dataset(str(hf), "prompts", cache_dir=cache)
     assert len(prompts["eval"]) == 2 and len(prompts["train"]) + len(prompts["test"]) == 3
 
     # TRL preference pairs: prompt / chosen / rejected, one config per dimension.
     trl = datasets.load_dataset("parquet", data_files={s: str(hf / f"data/trl_harmlessness/{s}-*.parquet")
-                                                       for s in ("train", "test")})
+                                                       for s in ("train", "test")}, cache_dir=cache)
     assert trl["train"].column_names == ["prompt", "chosen", "rejected"]
     trl_rows = [r for s in trl.values() for r in s]
     assert len(trl_rows) == 3  # the tie is undecided on harmlessness
@@ -224,9 +225,9 @@ def test_hugging_face_form_loads_with_features_declared(release):
     row = next(r for r in trl_rows if r["prompt"] == "a street fight at night")
     assert row["chosen"].endswith(f"{majority.video_0_id}.mp4")
     assert row["rejected"].endswith(f"{majority.video_1_id}.mp4")
-    helpful = datasets.load_dataset(str(hf), "trl_helpfulness")
+    helpful = datasets.load_dataset(str(hf), "trl_helpfulness", cache_dir=cache)
     assert sum(len(s) for s in helpful.values()) == 4
-    information = datasets.load_dataset(str(hf), "trl_information")
+    information = datasets.load_dataset(str(hf), "trl_information", cache_dir=cache)
     assert sum(len(s) for s in information.values()) == 4
 
 

@@ -46,6 +46,8 @@ class Command(BaseCommand):
         parser.add_argument("--until", type=moment, help="Only answers given before this date(-time).")
         parser.add_argument("--no-videos", action="store_true", help="Write the records but no video files.")
         parser.add_argument("--license", default="cc-by-nc-4.0", help="License named in the dataset card.")
+        parser.add_argument("--batch-prompts", type=int, default=250,
+                            help="Prompts aggregated per batch: memory against database round trips.")
         parser.add_argument("--push-to-hub", metavar="REPO", help="Upload the hf/ folder to this dataset repo "
                             "(needs HF_TOKEN).")
         parser.add_argument("--public", action="store_true", help="Create the hub repo public (default private).")
@@ -58,7 +60,8 @@ class Command(BaseCommand):
                 min_agreement=opts["min_agreement"], complete_only=not opts["include_incomplete"],
                 exclude_gold=not opts["include_gold"], generators=tuple(opts["generators"]),
                 campaigns=tuple(opts["campaigns"]), since=opts["since"], until=opts["until"],
-                include_videos=not opts["no_videos"], license=opts["license"])
+                include_videos=not opts["no_videos"], license=opts["license"],
+                prompts_per_batch=opts["batch_prompts"])
         except OptionsError as exc:
             raise CommandError(str(exc)) from None
         target = (opts["output"] or runs.default_target(options.name)).resolve()
