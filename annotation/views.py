@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotation import dashboard as dashboard_data
-from annotation.aggregation import ANSWER_FIELDS, SIDES, aggregate_pair
+from annotation.aggregation import ANSWER_FIELDS, SIDES, aggregate_pair, pair_video_verdicts
 from annotation.answers import AnswerError, answers_from_form
 from annotation.assignment import (
     AssignmentError,
@@ -207,19 +207,21 @@ def review_pair(request: HttpRequest, pair_id: str) -> HttpResponse:
     annotations = list(Annotation.objects.filter(pair=pair).select_related("user").order_by("submitted_at", "id"))
     reviews = list(pair.reviews.select_related("reviewer").order_by("created_at", "id"))
     latest = _answer_fields(reviews[-1]) if reviews else None
-    verdict = aggregate_pair([_answer_fields(a) for a in annotations], latest)
+    answers = [_answer_fields(a) for a in annotations]
+    verdict = aggregate_pair(answers, latest)
+    video_verdicts = pair_video_verdicts(answers, latest)
     if state is None:
         # Start from the current final answer: the latest review, else the annotators' majority.
         start = latest or {q: c for q, c in verdict.choices.items() if c}
         if not latest:
-            for side, video in zip(SIDES, verdict.videos, strict=True):
+            for side, video in zip(SIDES, video_verdicts, strict=True):
                 start.update({f"{side}_is_safe": video.is_safe, f"{side}_labels": video.labels})
         state = FormState.from_values(start)
     history = [{"review": r, "changed": changed_fields(r, reviews[i - 1] if i else None)}
                for i, r in enumerate(reviews)][::-1]
     return render(request, "annotation/review_pair.html", {
         "pair": pair, "campaign": pair.campaign, "players": players(pair), "annotations": annotations,
-        "verdict": verdict, "history": history, "form": form_context(state, errors),
+        "verdict": verdict, "video_verdicts": video_verdicts, "history": history, "form": form_context(state, errors),
         "note": request.POST.get("note", "") if errors else "", **guidelines_context()}, status=status)
 
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from annotation.aggregation import aggregate_pair, majority
+from annotation.aggregation import aggregate_pair, majority, pair_video_verdicts
 from annotation.models import Annotation
 from annotation.quality import (
     QUESTIONS,
@@ -185,7 +185,7 @@ def test_review_queue_score_matches_aggregation_and_orders_by_agreement():
     for pair in (unanimous, mild, strong, incomplete):
         answers = list(Annotation.objects.filter(pair=pair).values())
         verdict = aggregate_pair(answers)
-        expected = (sum(verdict.agreement.values()) + sum(v.agreement for v in verdict.videos)) / 8
+        expected = (sum(verdict.agreement.values()) + sum(v.agreement for v in pair_video_verdicts(answers))) / 8
         assert scored[pair.pk] == pytest.approx(expected)
     assert scored[unanimous.pk] == 1.0 and scored[mild.pk] == pytest.approx(1 - 1 / 24)
 
