@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -69,9 +70,10 @@ def _campaign_param(request: HttpRequest) -> Campaign | None:
     return None
 
 
-def _leases(ids: list[int]) -> dict[int, Assignment]:
+def _leases() -> QuerySet:
+    """Leases with what the page shows loaded, oldest first (the engine's order)."""
     return Assignment.objects.select_related(
-        "pair__prompt", "pair__video_0", "pair__video_1", "pair__campaign").in_bulk(ids)
+        "pair__prompt", "pair__video_0", "pair__video_1", "pair__campaign").order_by("created_at", "id")
 
 
 # --- the crowdworker's page ------------------------------------------------------------------
@@ -90,8 +92,7 @@ def _workspace(request: HttpRequest, current: Assignment | None, preload: Assign
         shown = players(pair)
         shown_ids = {p["video"].pk for p in shown}
         context.update(pair=pair, campaign=pair.campaign, players=shown, form=form_context(state, errors),
-                       preload=[p for p in players(preload.pair) if p["video"].pk not in shown_ids] if preload else [],
-                       lease_seconds_left=max(int((current.expires_at - timezone.now()).total_seconds()), 0))
+                       preload=[p for p in players(preload.pair) if p["video"].pk not in shown_ids] if preload else [])
     template = WORKSPACE if is_htmx(request) else "annotation/annotate.html"
     return render(request, template, context, status=status)
 
@@ -134,11 +135,9 @@ def submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
         submit_annotation(request.user, assignment_id, answers_from_form(request.POST), time_spent_ms)
     except AnswerError as invalid:
         # Show the same pair again with what was chosen and what is missing; nothing was saved.
-        leases = _leases(list(Assignment.objects.filter(
-            user=request.user, state=AssignmentState.ACTIVE, expires_at__gt=timezone.now())
-            .order_by("created_at", "id").values_list("id", flat=True)[:3]) + [assignment_id])
-        current = leases.get(assignment_id)
-        preload = next((a for pk, a in sorted(leases.items()) if pk != assignment_id), None)
+        current = _leases().get(pk=assignment_id, user=request.user)
+        preload = _leases().filter(user=request.user, state=AssignmentState.ACTIVE,
+                                   expires_at__gt=timezone.now()).exclude(pk=assignment_id).first()
         return _workspace(request, current, preload, status=422, state=FormState.from_post(request.POST),
                           errors=invalid.errors)
     except AssignmentError as problem:
