@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import WithJsonSchema
 
@@ -130,7 +131,7 @@ def engine_errors(view):
         try:
             return view(request, *args, **kwargs)
         except AnswerError as exc:
-            return Status(400, {"detail": "Some answers are missing or invalid.", "errors": exc.errors})
+            return Status(400, {"detail": _("Some answers are missing or invalid."), "errors": exc.errors})
         except engine.AssignmentError as exc:
             return Status(exc.status, {"detail": exc.reason})
 
@@ -202,4 +203,4 @@ def status(request: HttpRequest):
 
 def _require_worker(user) -> None:
     if not (user.is_staff or is_crowdworker(user)):
-        raise engine.AssignmentRefused("This account does not have the crowdworker role.")
+        raise engine.AssignmentRefused(_("This account does not have the crowdworker role."))

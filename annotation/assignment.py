@@ -36,6 +36,7 @@ where writers are serialized anyway) plain ORM statements in one transaction do 
 import json
 import random
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -232,7 +233,7 @@ def _claim(user: AbstractBaseUser, standing: Standing, campaign_ids: list[int], 
     for attempt in range(CLAIM_RETRIES):
         try:
             # A savepoint only inside an outer transaction: in autocommit one statement is atomic.
-            with transaction.atomic() if connection.in_atomic_block else _no_transaction():
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
                 return claim(user.pk, campaign.pk, campaign_ids, count, cap, gold, now, expires)
         except IntegrityError:
             # Two claims by the same worker raced for one pair (unique (pair, user)), or a
@@ -245,14 +246,6 @@ def _claim(user: AbstractBaseUser, standing: Standing, campaign_ids: list[int], 
 def one_statement_sql() -> bool:
     """Whether claims and submits use the single-statement PostgreSQL SQL (else the ORM path)."""
     return connection.vendor == "postgresql"
-
-
-class _no_transaction:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 # The claim, in one statement. `mine`: the worker's live leases. `gold`: at most one gold pair
@@ -576,10 +569,6 @@ def user_history(user: AbstractBaseUser, limit: int = 50, offset: int = 0) -> Hi
     items = list(leases.select_related("pair__prompt", "annotation").order_by("-created_at", "-id")
                  [offset:offset + limit])
     return HistoryPage(items=items, total=leases.count(), limit=limit, offset=offset)
-
-
-def lease_is_live(lease: Assignment, now: datetime | None = None) -> bool:
-    return lease.state == ACTIVE and lease.expires_at > (now or timezone.now())
 
 
 __all__ = ["AssignmentError", "AssignmentNotFound", "AssignmentRefused", "HistoryPage", "LeaseExpired", "Standing",

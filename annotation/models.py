@@ -128,6 +128,9 @@ class Assignment(models.Model):
             models.Index(fields=["user", "state"], name="assignment_user_state"),
             models.Index(fields=["state", "expires_at"], name="assignment_state_expiry"),
             models.Index(fields=["user", "-created_at"], name="assignment_user_history"),
+            # A worker's live leases, read by every claim: only active rows, so it stays tiny.
+            models.Index(fields=["user", "expires_at"], name="assignment_user_live",
+                         condition=Q(state=AssignmentState.ACTIVE)),
         ]
 
     def __str__(self) -> str:

@@ -9,8 +9,9 @@ The load generator is a lean hand-written HTTP/1.1 keep-alive client on asyncio 
 machine's 2 cores are the limit, and a heavier client (httpx costs 4-5 ms CPU per cycle) takes
 them from the server under test (DESIGN.md section 9).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/safesora python bench/annotation_throughput.py \
-        [--pairs 50000] [--annotators 16] [--seconds 30] [--workers 3 --threads 4] [--auth session|token]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/safesora CACHE_URL=redis://127.0.0.1:6379/1 \
+        python bench/annotation_throughput.py [--pairs 50000] [--annotators 16] [--seconds 30] \
+        [--workers 2 --threads 8] [--auth session|token]
 """
 
 import argparse
@@ -245,6 +246,7 @@ def start_gunicorn(port: int, args) -> tuple[subprocess.Popen, list[str]]:
                "--workers", str(args.workers), "--threads", str(args.threads), "--keep-alive", "30",
                "--backlog", "256", "--log-level", "warning"]
     env = {**os.environ, "DATABASE_URL": database_url(), "DB_CONN_MAX_AGE": "600", "DEBUG": "false",
+           "CACHE_URL": args.cache_url,
            "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     for _ in range(200):
@@ -309,9 +311,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--count", type=int, default=2, help="pairs asked per next (the UI asks 2: show + preload)")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread, keep-alive)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (gthread, keep-alive)")
     parser.add_argument("--auth", choices=["session", "token"], default="session")
+    parser.add_argument("--cache-url", default=os.environ.get("CACHE_URL") or os.environ.get("TEST_REDIS_URL", ""),
+                        help="Redis for the server's cache and sessions, as in production (default: CACHE_URL, "
+                             "else TEST_REDIS_URL; empty: sessions from the database only)")
     args = parser.parse_args()
     overlaps = [int(o) for o in args.overlaps.split(",")]
     setup_django()
@@ -324,10 +329,12 @@ def main() -> None:
         port = free_port()
         server, command = start_gunicorn(port, args)
         gunicorn = " ".join(command[command.index("safesora.wsgi:application"):])
+        sessions = "cached_db (Redis)" if args.cache_url else "db"
         print(f"gunicorn {gunicorn}  (worker class {'gthread' if args.threads > 1 else 'sync'}, "
-              "DB_CONN_MAX_AGE=600)", flush=True)
+              f"DB_CONN_MAX_AGE=600, sessions {sessions})", flush=True)
         figures: dict = {"pairs": args.pairs, "gold_pairs": args.gold_pairs, "annotators": args.annotators,
                          "auth": args.auth, "pairs_per_next": args.count, "gunicorn": gunicorn,
+                         "sessions": sessions,
                          "client": "hand-written HTTP/1.1 keep-alive over asyncio streams",
                          "cpus": os.cpu_count(), "load_average_before": os.getloadavg()[0]}
         try:

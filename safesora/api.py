@@ -1,17 +1,11 @@
 """The one REST API (django-ninja); each app adds its router here. OpenAPI schema at /api/openapi.json."""
 
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
+
+from annotation.api import router as annotation_router
 
 api = NinjaAPI(title="SafeSora platform API", version="1", urls_namespace="api")
-
-# Routers are attached below as the apps provide them, e.g.
-#   from annotation.api import router as annotation_router
-#   api.add_router("/annotation/", annotation_router)
-
-from ninja.errors import ValidationError  # noqa: E402
-
-from annotation.api import router as annotation_router  # noqa: E402
-
 api.add_router("/annotation/", annotation_router)
 
 
@@ -20,3 +14,8 @@ def invalid_input(request, exc: ValidationError):
     """Bad input is a 400 with one message per field (the project's rule), not ninja's 422."""
     errors = {".".join(str(p) for p in e["loc"][1:] if p != "payload") or "body": e["msg"] for e in exc.errors}
     return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=400)
+
+
+# Routers are attached below as the apps provide them, e.g.
+#   from annotation.api import router as annotation_router
+#   api.add_router("/annotation/", annotation_router)

@@ -222,6 +222,11 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
     if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# Sessions are read from the shared cache, written through to the database: one cache read per
+# request instead of a database query. Only with a shared cache: a per-process one would keep a
+# logged-out session alive in the other processes.
+SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if CACHE_URL
+                  else "django.contrib.sessions.backends.db")
 # Failed logins allowed per username and client address within the window (seconds).
 LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)
 LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900)
