@@ -248,7 +248,7 @@ def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn 
         pairs = selected_pairs(options).filter(created_at__lte=snapshot_at)
         total = pairs.count()
         if progress:
-            progress(0, total, "aggregating and writing pairs")
+            progress(0, total, "exporting pairs")
         builder = ReleaseBuilder(options, partial)
         for batch in iter_batches(pairs, prompts_per_batch=options.prompts_per_batch,
                                   since=options.since, until=until):
@@ -256,10 +256,10 @@ def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn 
                 raise ExportCancelled("cancelled")
             builder.add_batch(batch)
             if progress:
-                progress(builder.stats.pairs_seen, total, "aggregating and writing pairs")
+                progress(builder.stats.pairs_seen, total, "exporting pairs")
         builder.add_eval_prompts()
         if progress:
-            progress(total, total, "writing the dataset card and the manifest")
+            progress(total, total, "writing card and manifest")
         counts = {"snapshot_at": snapshot_at.isoformat(), **builder.close()}
         if should_cancel and should_cancel():
             raise ExportCancelled("cancelled")
