@@ -2,7 +2,7 @@
 
 import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils.dateparse import parse_datetime
@@ -32,7 +32,6 @@ class ExportOptions:
     license: str = "cc-by-nc-4.0"
     shard_rows: int = 100_000  # rows per parquet shard
     prompts_per_batch: int = 250
-    extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name or ""):
@@ -50,7 +49,6 @@ class ExportOptions:
     def to_json(self) -> dict:
         """The options as stored on ExportRun.options and written to the manifest."""
         data = dataclasses.asdict(self)
-        data.pop("extra")
         for key in ("since", "until"):
             data[key] = data[key].isoformat() if data[key] else None
         data["generators"], data["campaigns"] = list(self.generators), list(self.campaigns)
@@ -58,7 +56,7 @@ class ExportOptions:
 
     @classmethod
     def from_json(cls, data: dict) -> "ExportOptions":
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise OptionsError(f"unknown export options: {', '.join(sorted(unknown))}")

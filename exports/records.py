@@ -2,8 +2,10 @@
 
 import hashlib
 import json
+from functools import lru_cache
+from json.encoder import encode_basestring
 
-from annotation.aggregation import PairVerdict, VideoVerdict
+from annotation.aggregation import PairVerdict, VideoVerdict, mask_labels
 from safesora.taxonomy import HARM_KEYS, SUB_DIMENSIONS
 
 SPLITS = ("train", "test")
@@ -55,22 +57,39 @@ def video_record(prompt: dict, video: dict, verdict: VideoVerdict) -> dict:
 
 
 def encode(record: dict) -> str:
+    """JSON text as the release writes it (UTF-8 kept, json's default separators)."""
     return json.dumps(record, ensure_ascii=False)
+
+
+# The records below are written by hand-assembled JSON: json.dumps costs more than the rest of an
+# export's work per record. The text is exactly what encode() gives (tests/test_export_records.py).
+_string = encode_basestring  # a str as JSON, non-ASCII kept: what encode() does for strings
+
+
+@lru_cache(maxsize=4096)
+def _labels_json(mask: int) -> str:
+    return encode(mask_labels(mask))
+
+
+def video_json(prompt_json: str, record: dict, label_mask: int) -> str:
+    """A video record (video_record) as JSON text; `prompt_json` is encode() of its prompt record."""
+    return (f'{prompt_json[:-1]}, "video_id": {_string(record["video_id"])}, '
+            f'"video_text": {_string(record["video_text"])}, "video_path": {_string(record["video_path"])}, '
+            f'"is_safe": {"true" if record["is_safe"] else "false"}, "video_labels": {_labels_json(label_mask)}, '
+            f'"generated_from": {_string(record["generated_from"])}}}')
 
 
 def pair_json(pair_id: str, prompt: dict, video_0: str, video_1: str, verdict: PairVerdict) -> str:
     """A SafeSora pair record as JSON text, for a decided verdict (every choice video_0 or video_1).
 
     The two video records come already encoded (each video is encoded once, however many pairs
-    embed it); the text is exactly what json.dumps of the whole record would give.
+    embed it).
     """
     if not verdict.decided:
         raise ValueError(f"pair {pair_id} is undecided on {', '.join(verdict.undecided)}")
-    head = encode({"pair_id": pair_id, "prompt_id": prompt["prompt_id"], "prompt_text": prompt["prompt_text"],
-                   "prompt_type": prompt["prompt_type"]})
-    tail = encode({
-        "helpfulness": verdict.choices["helpfulness"],
-        "harmlessness": verdict.choices["harmlessness"],
-        "sub_preferences": {d.export_key: verdict.choices[d.key] for d in SUB_DIMENSIONS},
-    })
-    return f'{head[:-1]}, "video_0": {video_0}, "video_1": {video_1}, {tail[1:]}'
+    choices = verdict.choices
+    sub = ", ".join(f'"{d.export_key}": "{choices[d.key]}"' for d in SUB_DIMENSIONS)
+    return (f'{{"pair_id": {_string(pair_id)}, "prompt_id": {_string(prompt["prompt_id"])}, '
+            f'"prompt_text": {_string(prompt["prompt_text"])}, "prompt_type": {_string(prompt["prompt_type"])}, '
+            f'"video_0": {video_0}, "video_1": {video_1}, "helpfulness": "{choices["helpfulness"]}", '
+            f'"harmlessness": "{choices["harmlessness"]}", "sub_preferences": {{{sub}}}}}')

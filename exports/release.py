@@ -36,7 +36,7 @@ from .hf_dataset import (
     trl_batch,
 )
 from .options import ExportOptions
-from .records import EVAL, SPLITS, encode, pair_json, prompt_record, split_of, video_record
+from .records import EVAL, SPLITS, encode, pair_json, prompt_record, split_of, video_json, video_record
 from .safesora_format import LABEL_DIR, PREFERENCE_DIR, SafeSoraWriter
 from .stats import Stats
 from .videos import place
@@ -129,6 +129,7 @@ class ReleaseBuilder:
         prompts = {p["id"]: p for p in Prompt.objects.filter(among(Prompt, "id", batch.prompt_ids)).order_by().values(
             "id", "text", "prompt_type", "prompt_labels", "split")}
         prompt_records = {pid: prompt_record(p) for pid, p in prompts.items()}
+        prompt_json = {pid: encode(record) for pid, record in prompt_records.items()}
         videos = {v["id"]: v for v in Video.objects.filter(among(Video, "prompt", batch.prompt_ids)).order_by().values(
             "id", "video_text", "file", "generator__name")}
         records: dict[str, dict] = {}  # video id -> SafeSora video record
@@ -136,9 +137,9 @@ class ReleaseBuilder:
 
         def record_of(prompt_id: str, video_id: str) -> dict:
             if video_id not in records:
-                records[video_id] = video_record(prompt_records[prompt_id], videos[video_id],
-                                                 batch.videos[video_id])
-                encoded[video_id] = encode(records[video_id])
+                verdict = batch.videos[video_id]
+                records[video_id] = video_record(prompt_records[prompt_id], videos[video_id], verdict)
+                encoded[video_id] = video_json(prompt_json[prompt_id], records[video_id], verdict.label_mask)
             return records[video_id]
 
         label_videos: dict[str, str] = {}  # video id -> split
@@ -247,7 +248,7 @@ def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn 
         pairs = selected_pairs(options).filter(created_at__lte=snapshot_at)
         total = pairs.count()
         if progress:
-            progress(0, total, "aggregating and writing pairs")
+            progress(0, total, "exporting pairs")
         builder = ReleaseBuilder(options, partial)
         for batch in iter_batches(pairs, prompts_per_batch=options.prompts_per_batch,
                                   since=options.since, until=until):
@@ -255,10 +256,10 @@ def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn 
                 raise ExportCancelled("cancelled")
             builder.add_batch(batch)
             if progress:
-                progress(builder.stats.pairs_seen, total, "aggregating and writing pairs")
+                progress(builder.stats.pairs_seen, total, "exporting pairs")
         builder.add_eval_prompts()
         if progress:
-            progress(total, total, "writing the dataset card and the manifest")
+            progress(total, total, "writing card and manifest")
         counts = {"snapshot_at": snapshot_at.isoformat(), **builder.close()}
         if should_cancel and should_cancel():
             raise ExportCancelled("cancelled")

@@ -27,11 +27,10 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def place(storage_name: str, targets: list[Path], storage: Storage = default_storage) -> int:
-    """Make `targets` hold the stored video `storage_name`. Returns the bytes read from storage."""
+def place(storage_name: str, targets: list[Path], storage: Storage = default_storage) -> None:
+    """Make `targets` hold the stored video `storage_name`."""
     first, *others = targets
     first.parent.mkdir(parents=True, exist_ok=True)
-    read = 0
     try:
         local = Path(storage.path(storage_name))
     except NotImplementedError:  # remote storage: stream it
@@ -44,10 +43,7 @@ def place(storage_name: str, targets: list[Path], storage: Storage = default_sto
         if not storage.exists(storage_name):
             raise VideoMissing(f"video file {storage_name} is missing from the media storage")
         with storage.open(storage_name, "rb") as src, open(first, "wb") as dst:
-            for chunk in iter(lambda: src.read(1 << 20), b""):
-                dst.write(chunk)
-                read += len(chunk)
+            shutil.copyfileobj(src, dst, 1 << 20)
     for target in others:
         target.parent.mkdir(parents=True, exist_ok=True)
         _link_or_copy(first, target)
-    return read

@@ -10,6 +10,8 @@ from pathlib import Path
 import av
 import pytest
 import yaml
+from django.core.management import call_command
+from django.test import override_settings
 
 from exports.manifest import read as read_manifest
 from exports.options import ExportOptions
@@ -76,17 +78,21 @@ def decode_frames(path: Path) -> int:
         return sum(1 for _ in container.decode(stream))
 
 
-@pytest.fixture
-def release(db, tmp_path, settings):
-    settings.EXPORTS_ROOT = tmp_path / "exports"
-    project = build_project()
-    options = ExportOptions(name="roundtrip", seed=7, test_fraction=0.5)
-    manifest = build_release(options, settings.EXPORTS_ROOT / "roundtrip")
-    return project, settings.EXPORTS_ROOT / "roundtrip", manifest, options
+@pytest.fixture(scope="module")
+def release(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Build the project and export it once for this module's tests (they only read it); drop it after."""
+    media, exports = tmp_path_factory.mktemp("media"), tmp_path_factory.mktemp("exports")
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media):
+        project = build_project()
+        options = ExportOptions(name="roundtrip", seed=7, test_fraction=0.5)
+        manifest = build_release(options, exports / "roundtrip")
+    yield project, exports / "roundtrip", manifest, options, media
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
 
 
 def test_safesora_files_match_the_design_field_by_field(release):
-    project, root, manifest, _ = release
+    project, root, manifest, _, _media = release
     pref, label = root / "safesora/preference", root / "safesora/label"
     pairs = read_list(pref / "config-train.json.gz") + read_list(pref / "config-test.json.gz")
     videos = read_list(label / "config-train.json.gz") + read_list(label / "config-test.json.gz")
@@ -138,20 +144,20 @@ def test_safesora_files_match_the_design_field_by_field(release):
 
 
 def test_a_loader_written_for_safesora_reads_the_release_and_every_video_decodes(release):
-    project, root, _, _ = release
+    project, root, _, _, media_root = release
     for folder, kind in ((root / "safesora/preference", "pairs"), (root / "safesora/label", "videos")):
         for split in ("train", "test"):
             for record in load_config(folder, f"config-{split}.json.gz"):
                 for video in (record["video_0"], record["video_1"]) if kind == "pairs" else (record,):
                     assert decode_frames(Path(video["video_path"])) == 16
     # Same filesystem: the release's videos are hard links to the media files, not copies.
-    media = Path(project.videos["neutral0"].file.path)
+    media = media_root / project.videos["neutral0"].file.name
     exported = root / "safesora/label/videos" / project.prompts["neutral"].id / f"{project.videos['neutral0'].id}.mp4"
     assert os.stat(exported).st_ino == os.stat(media).st_ino
 
 
 def test_splits_are_by_prompt_and_fixed_splits_win(release):
-    project, root, _, _ = release
+    project, root, _, _, _media = release
     seen: dict[str, set] = {}
     for folder in ("safesora/preference", "safesora/label"):
         for split in ("train", "test"):
@@ -163,7 +169,7 @@ def test_splits_are_by_prompt_and_fixed_splits_win(release):
 
 
 def test_manifest_lists_every_file_with_its_sha256(release):
-    _, root, manifest, options = release
+    _, root, manifest, options, _media = release
     on_disk = read_manifest(root)
     listed = {f["path"]: f for f in on_disk["files"]}
     files = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {"manifest.json", "SHA256SUMS"}
@@ -181,7 +187,7 @@ def test_manifest_lists_every_file_with_its_sha256(release):
 def test_hugging_face_form_loads_with_features_declared(release, tmp_path):
     import datasets
 
-    project, root, manifest, _ = release
+    project, root, manifest, _, _media = release
     hf = root / "hf"
     cache = str(tmp_path / "hf-cache")  # never the shared ~/.cache: a stale entry would hide a bug
     pairs = datasets.load_dataset("parquet", data_files={s: str(hf / f"data/pairs/{s}-*.parquet")
@@ -232,7 +238,7 @@ def test_hugging_face_form_loads_with_features_declared(release, tmp_path):
 
 
 def test_dataset_card_has_configs_splits_and_charts(release):
-    _, root, manifest, _ = release
+    _, root, manifest, _, _media = release
     text = (root / "hf/README.md").read_text()
     head = yaml.safe_load(text.split("---\n")[1])
     assert head["license"] == "cc-by-nc-4.0"
@@ -247,9 +253,10 @@ def test_dataset_card_has_configs_splits_and_charts(release):
         assert (root / "hf" / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_same_data_and_settings_give_byte_identical_files(release, settings):
-    _, root, _, options = release
-    again = settings.EXPORTS_ROOT / "again" / "roundtrip"
+def test_same_data_and_settings_give_byte_identical_files(release, db, settings, tmp_path):
+    _, root, _, options, media = release
+    settings.MEDIA_ROOT = media  # the module's media folder: the re-export reads the same video files
+    again = tmp_path / "again" / "roundtrip"
     build_release(options, again)
     first = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     second = {p.relative_to(again): p.read_bytes() for p in again.rglob("*") if p.is_file()}
@@ -257,5 +264,5 @@ def test_same_data_and_settings_give_byte_identical_files(release, settings):
     differ = [str(p) for p in first if first[p] != second[p]]
     assert differ == ["manifest.json"]  # only its creation time differs
     reseeded = build_release(ExportOptions(name="roundtrip", seed=8, test_fraction=0.5),
-                             settings.EXPORTS_ROOT / "reseeded" / "roundtrip")
+                             tmp_path / "reseeded" / "roundtrip")
     assert reseeded["counts"]["pairs_seen"] == 6
