@@ -1,6 +1,6 @@
 from django.urls import path  # noqa: F401
 
-from . import media
+from . import media, views
 
 app_name = "annotation"
 
@@ -8,4 +8,10 @@ urlpatterns: list = [
     # crowdworker pages, reviewer queue and dashboard (annotation.views), media (annotation.media)
     path("annotation/videos/<str:video_id>.mp4", media.video, name="video"),
     path("annotation/posters/<str:video_id>.jpg", media.poster, name="poster"),
+    path("annotate/", views.annotate, name="annotate"),
+    path("annotate/<int:assignment_id>/submit/", views.submit, name="submit"),
+    path("annotate/<int:assignment_id>/skip/", views.skip, name="skip"),
+    path("review/", views.review_queue, name="review_queue"),
+    path("review/<str:pair_id>/", views.review_pair, name="review_pair"),
+    path("dashboard/", views.dashboard, name="dashboard"),
 ]

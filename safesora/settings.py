@@ -226,6 +226,17 @@ except json.JSONDecodeError as _error:
 if not isinstance(PROMPT_REFINER_OPTIONS, dict):
     raise ImproperlyConfigured("PROMPT_REFINER_OPTIONS must be a JSON object")
 
+# Exports: each release is a folder here (see docs/exports.md). HF_TOKEN (read by huggingface_hub)
+# enables `manage.py export --push-to-hub`.
+EXPORTS_ROOT = Path(os.environ.get("EXPORTS_ROOT") or DATA_DIR / "exports").resolve()
+
+# The review queue lists complete pairs whose mean majority share is below this (or that have a
+# tied question); reviewers can change it per visit (annotation.quality.review_queue).
+try:
+    REVIEW_AGREEMENT_THRESHOLD = float(os.environ.get("REVIEW_AGREEMENT_THRESHOLD") or 0.8)
+except ValueError:
+    raise ImproperlyConfigured("REVIEW_AGREEMENT_THRESHOLD must be a number between 0 and 1") from None
+
 # Cache (login attempt counters, among others): Redis when CACHE_URL (or REDIS_URL) is set, so
 # every web process shares it; otherwise per-process memory, enough for the one-process demo.
 CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
