@@ -191,8 +191,8 @@ def model_card(metrics: dict, keys: list[str], info: dict) -> str:
         "## Model",
         "",
         f"- visual backbone: `{config.get('backbone')}`; text encoder: `{config.get('text')}`; "
-        f"{config.get('frames')} frames per video" + (f" at {config.get('size')} px" if config.get("backbone") == "small"
-                                                      else ""),
+        f"{config.get('frames')} frames per video"
+        + (f" at {config.get('size')} px" if config.get("backbone") == "small" else ""),
         f"- trainable parameters: {info.get('trainable_parameters', 'n/a')}",
         f"- training: {info.get('epochs_run', '?')} epochs (best epoch {info.get('best_epoch', '?')}), "
         f"seed {info.get('seed')}, weighted binary cross-entropy (pos_weight per class)",
@@ -231,7 +231,8 @@ def model_card(metrics: dict, keys: list[str], info: dict) -> str:
         lines.append(f"| {name} | {_fmt(m['precision'])} | {_fmt(m['recall'])} | {_fmt(m['f1'])} | {_fmt(m['auroc'])} "
                      f"| {_fmt(m['average_precision'])} | {m['threshold']:.3f} |")
     if metrics["absent_categories"]:
-        lines += ["", f"No held-out positives (left out of the macro average): {', '.join(metrics['absent_categories'])}."]
+        absent = ", ".join(metrics["absent_categories"])
+        lines += ["", f"No held-out positives (left out of the macro average): {absent}."]
     lines += [
         "",
         "Figures: `pr_curves.png` (precision-recall per category), `per_category.png`.",

@@ -15,7 +15,6 @@ from pathlib import Path
 import av
 import numpy as np
 
-
 # Seeking flushes the decoder and refills its thread pipeline: worth it only when it skips more
 # than this many frames.
 SEEK_MIN_GAP = 12

@@ -185,7 +185,8 @@ class PretrainedImageEncoder(nn.Module):
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         with torch.no_grad():
-            self.out_dim = self._encode(torch.zeros(1, self.input_size, self.input_size, 3, dtype=torch.uint8)).shape[-1]
+            probe = torch.zeros(1, self.input_size, self.input_size, 3, dtype=torch.uint8)
+            self.out_dim = self._encode(probe).shape[-1]
 
     def _encode(self, frames: torch.Tensor) -> torch.Tensor:
         """(N, H, W, 3) uint8 -> (N, D) features."""
@@ -279,7 +280,8 @@ class ModerationNet(nn.Module):
         frozen = tuple(f"{name}." for name in ("visual", "text") if getattr(self, name).frozen)
         missing = [k for k in missing if not k.startswith(frozen)]
         if missing or unexpected:
-            raise ValueError(f"checkpoint does not fit this network: missing {missing[:5]}, unexpected {unexpected[:5]}")
+            raise ValueError(f"checkpoint does not fit this network: missing {missing[:5]}, "
+                             f"unexpected {unexpected[:5]}")
 
     def train(self, mode: bool = True) -> "ModerationNet":
         super().train(mode)

@@ -269,9 +269,9 @@ def train(label_folder: str | Path, run_dir: str | Path, config: TrainConfig, *,
         # not swung by a few confident mistakes on a small validation split.
         score = at_half["macro"]["average_precision"] or 0.0
         record = {"epoch": epoch, "train_loss": round(train_loss, 5), "val_loss": round(val_loss, 5),
-                  "val_macro_ap": score, "val_macro_auroc": at_half["macro"]["auroc"],
-                  "val_macro_f1_at_0.5": at_half["macro"]["f1"],
-                  "val_unsafe_auroc": at_half[evaluate.UNSAFE]["auroc"],
+                  "val_macro_ap": _round(score), "val_macro_auroc": _round(at_half["macro"]["auroc"]),
+                  "val_macro_f1_at_0.5": _round(at_half["macro"]["f1"]),
+                  "val_unsafe_auroc": _round(at_half[evaluate.UNSAFE]["auroc"]),
                   "seconds": round(time.perf_counter() - started, 2),
                   "clips_per_second": round(len(train_split.rows) / (time.perf_counter() - started), 1)}
         state["history"].append(record)
@@ -284,13 +284,15 @@ def train(label_folder: str | Path, run_dir: str | Path, config: TrainConfig, *,
         else:
             state["bad_epochs"] += 1
         stopped_early = state["stopped_early"] = state["bad_epochs"] >= config.patience
+        cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
         _save({"model": model.trainable_state(), "optimizer": optimizer.state_dict(),
-               "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(),
-               "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None, "state": state}, checkpoint_path)
-        logger.info("epoch %d/%d %s", epoch, config.epochs, json.dumps(record))
+               "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(), "cuda_rng": cuda_rng,
+               "state": state}, checkpoint_path)
+        line = f"epoch {epoch}/{config.epochs}: " + ", ".join(f"{k} {v}" for k, v in record.items() if k != "epoch")
         if progress:
-            tqdm.write(f"epoch {epoch}/{config.epochs}: " + ", ".join(f"{k} {_short(v)}" for k, v in record.items()
-                                                                     if k != "epoch"))
+            tqdm.write(line)
+        else:
+            logger.info(line)
         if on_epoch:
             on_epoch({**record, "epochs": config.epochs, "best_epoch": state["best_epoch"]})
 
@@ -321,8 +323,8 @@ def train(label_folder: str | Path, run_dir: str | Path, config: TrainConfig, *,
                        history=state["history"], info=info)
 
 
-def _short(value) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def _splits(dataset: LabelDataset, config: TrainConfig):
@@ -331,7 +333,7 @@ def _splits(dataset: LabelDataset, config: TrainConfig):
         return train_records, val_records, dataset.test, "the release's test split"
     # No test split in the release: hold out prompts for it as well.
     train_records, test_records = split_by_prompt(train_records, config.val_fraction, config.seed + 1)
-    return train_records, val_records, test_records, "prompts held out of the train split (the release has no test split)"
+    return train_records, val_records, test_records, "prompts held out of the train split (no test split given)"
 
 
 def _train_epoch(model: ModerationNet, split: Split, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,

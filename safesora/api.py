@@ -7,3 +7,7 @@ api = NinjaAPI(title="SafeSora platform API", version="1", urls_namespace="api")
 # Routers are attached below as the apps provide them, e.g.
 #   from annotation.api import router as annotation_router
 #   api.add_router("/annotation/", annotation_router)
+
+from moderation.api import router as moderation_router  # noqa: E402
+
+api.add_router("/moderation/", moderation_router)
