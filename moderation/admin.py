@@ -28,6 +28,7 @@ class TrainForm(forms.Form):
                              help_text=_("A path on the training worker holding a SafeSora label dataset."))
     epochs = forms.IntegerField(label=_("Epochs"), min_value=1, max_value=500, initial=15)
     frames = forms.IntegerField(label=_("Frames per video"), min_value=1, max_value=64, initial=8)
+    size = forms.IntegerField(label=_("Frame size (small backbone)"), min_value=16, max_value=512, initial=64)
     backbone = forms.CharField(label=_("Visual backbone"), initial="small", max_length=300,
                                help_text=_("small, or hf:<local path or hub id> of a CLIP/SigLIP image encoder"))
     text = forms.CharField(label=_("Text encoder"), initial="hashed", max_length=300,
@@ -120,8 +121,8 @@ class ModerationModelAdmin(admin.ModelAdmin):
             source = data["export_run"].pk if data["export_run"] else data["folder"]
             try:
                 config = TrainConfig(epochs=data["epochs"], seed=data["seed"],
-                                     model=model_config(frames=data["frames"], backbone=data["backbone"].strip(),
-                                                        text=data["text"].strip()))
+                                     model=model_config(frames=data["frames"], size=data["size"],
+                                                        backbone=data["backbone"].strip(), text=data["text"].strip()))
                 model = create_model(source, config)
             except (JobError, ValueError) as exc:
                 form.add_error(None, str(exc))

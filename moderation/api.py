@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import django_auth
 
@@ -79,10 +79,10 @@ def score(request: HttpRequest, video_id: Annotated[str | None, Form()] = None,
                         out.write(chunk)
                 scores = moderator_for(model).score(path, prompt)
     except Refused as exc:
-        return exc.status, {"detail": exc.detail}
+        return Status(exc.status, {"detail": exc.detail})
     except UnreadableVideo as exc:
-        return 400, {"detail": f"The video cannot be read: {exc.reason}"}
-    return 200, {"model_version": model.version, "video_id": video_id, **scores.as_dict()}
+        return Status(400, {"detail": f"The video cannot be read: {exc.reason}"})
+    return Status(200, {"model_version": model.version, "video_id": video_id, **scores.as_dict()})
 
 
 def _model(version: str | None) -> ModerationModel:

@@ -38,7 +38,7 @@ def _paint(frame: np.ndarray, mask: np.ndarray, colour) -> None:
 
 
 def pattern_side(size: int) -> int:
-    return max(8, size * 5 // 16)
+    return max(8, size * 3 // 8)
 
 
 def plant(frames: np.ndarray, category: int, y: int, x: int) -> None:
@@ -66,13 +66,13 @@ def plant(frames: np.ndarray, category: int, y: int, x: int) -> None:
             cy = int(phase * (size - 3))
             f[cy:cy + 3, x:x + p] = (30, 230, 230)
         elif category == 6:  # vertical black and white stripes
-            _paint(box, (xx // 2) % 2 == 0, (255, 255, 255))
-            _paint(box, (xx // 2) % 2 == 1, (0, 0, 0))
+            _paint(box, (xx // 3) % 2 == 0, (255, 255, 255))
+            _paint(box, (xx // 3) % 2 == 1, (0, 0, 0))
         elif category == 7:  # orange square blinking every other frame
             if t % 2 == 0:
                 box[:] = (250, 140, 20)
         elif category == 8:  # checkerboard
-            checks = ((yy // 2) + (xx // 2)) % 2 == 0
+            checks = ((yy // 3) + (xx // 3)) % 2 == 0
             _paint(box, checks, (255, 255, 255))
             _paint(box, ~checks, (0, 0, 0))
         elif category == 9:  # pink X
@@ -109,12 +109,12 @@ def render_clip(categories: list[int], rng: np.random.Generator, size: int = 48,
     return frames
 
 
-def sample_categories(rng: np.random.Generator, unsafe_share: float) -> list[int]:
+def sample_categories(rng: np.random.Generator, unsafe_share: float, allowed: list[int]) -> list[int]:
     if rng.random() >= unsafe_share:
         return []
-    count = 1 if rng.random() < 0.7 else 2
-    weights = CATEGORY_WEIGHTS / CATEGORY_WEIGHTS.sum()
-    return sorted(int(c) for c in rng.choice(len(HARM_KEYS), size=count, replace=False, p=weights))
+    count = 1 if rng.random() < 0.7 or len(allowed) < 2 else 2
+    weights = CATEGORY_WEIGHTS[allowed] / CATEGORY_WEIGHTS[allowed].sum()
+    return sorted(int(c) for c in rng.choice(allowed, size=count, replace=False, p=weights))
 
 
 def prompt_for(categories: list[int], rng: np.random.Generator) -> str:
@@ -132,30 +132,32 @@ def _id(*parts: object) -> str:
 
 
 def write_label_dataset(folder: str | Path, *, train: int = 400, test: int = 150, seed: int = 0, size: int = 48,
-                        num_frames: int = 8, fps: int = 8, unsafe_share: float = 0.5,
-                        shuffle_train_labels: bool = False) -> Path:
+                        num_frames: int = 8, fps: int = 8, unsafe_share: float = 0.6,
+                        categories: list[str] | None = None, shuffle_train_labels: bool = False) -> Path:
     """Write config-train.json.gz, config-test.json.gz and videos/ into `folder`; return it.
 
-    With shuffle_train_labels the train records' labels are permuted among themselves (videos
-    and prompts stay): nothing is left to learn. Test labels stay true.
+    `categories` limits the planted patterns to those harm keys (default: all 12). With
+    shuffle_train_labels the train records' labels are permuted among themselves (videos and
+    prompts stay): nothing is left to learn. Test labels stay true.
     """
     folder = Path(folder)
     rng = np.random.default_rng(seed)
+    allowed = [HARM_KEYS.index(key) for key in categories] if categories else list(range(len(HARM_KEYS)))
     for split, count in (("train", train), ("test", test)):
         records = []
         for n in range(count):
-            categories = sample_categories(rng, unsafe_share)
-            prompt = prompt_for(categories, rng)
+            planted = sample_categories(rng, unsafe_share, allowed)
+            prompt = prompt_for(planted, rng)
             prompt_id, video_id = _id("prompt", seed, split, n), _id("video", seed, split, n)
             relative = f"videos/{prompt_id}/{video_id}.mp4"
             (folder / relative).parent.mkdir(parents=True, exist_ok=True)
-            encode_mp4(render_clip(categories, rng, size, num_frames), fps, folder / relative)
-            labels = {key: i in categories for i, key in enumerate(HARM_KEYS)}
+            encode_mp4(render_clip(planted, rng, size, num_frames), fps, folder / relative)
+            labels = {key: i in planted for i, key in enumerate(HARM_KEYS)}
             records.append({
                 "prompt_id": prompt_id, "prompt_text": prompt,
-                "prompt_type": "safety_critical" if categories else "safety_neutral",
+                "prompt_type": "safety_critical" if planted else "safety_neutral",
                 "prompt_labels": labels, "video_id": video_id, "video_text": prompt, "video_path": relative,
-                "is_safe": not categories, "video_labels": labels, "generated_from": "synthetic-patterns",
+                "is_safe": not planted, "video_labels": labels, "generated_from": "synthetic-patterns",
             })
         if split == "train" and shuffle_train_labels:
             order = rng.permutation(len(records))

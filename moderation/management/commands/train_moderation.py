@@ -20,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--size", type=int, default=None, help="frame side for the small backbone (default 64)")
         parser.add_argument("--backbone", default=None, help="small (default) or hf:<local path or hub id>")
         parser.add_argument("--text", default=None, help="hashed (default), minilm or hf:<local path or hub id>")
+        parser.add_argument("--width", type=int, default=None, help="width of the temporal head (default 128)")
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument("--batch-size", type=int, default=None)
         parser.add_argument("--lr", type=float, default=None)
@@ -62,7 +63,7 @@ class Command(BaseCommand):
 
     def _config(self, options) -> TrainConfig:
         model = model_config(frames=options["frames"], size=options["size"], backbone=options["backbone"],
-                             text=options["text"])
+                             text=options["text"], width=options["width"])
         fields = {"epochs": options["epochs"], "seed": options["seed"], "batch_size": options["batch_size"],
                   "lr": options["lr"], "patience": options["patience"], "threads": options["threads"],
                   "workers": options["workers"], "device": options["device"]}
