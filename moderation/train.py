@@ -60,11 +60,12 @@ class TrainConfig:
     device: str = "cpu"
     model: dict = field(default_factory=model_config)
 
+    def __post_init__(self) -> None:
+        self.model = model_config(**self.model)  # fill in defaults, check values
+
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        known["model"] = model_config(**known.get("model", {}))
-        return cls(**known)
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass

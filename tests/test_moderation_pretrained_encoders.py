@@ -21,7 +21,8 @@ def encoders(tmp_path_factory):
     torch.manual_seed(0)
     clip = CLIPConfig(projection_dim=16,
                       text_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-                                   "num_attention_heads": 2, "vocab_size": 64, "max_position_embeddings": 16},
+                                   "num_attention_heads": 2, "vocab_size": 64, "max_position_embeddings": 16,
+                                   "bos_token_id": 0, "eos_token_id": 1, "pad_token_id": 1},
                       vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
                                      "num_attention_heads": 4, "image_size": 32, "patch_size": 8})
     CLIPModel(clip).save_pretrained(root / "clip")
