@@ -1,11 +1,108 @@
-from django.contrib import admin
+"""The exports admin: list with progress and state, a form to start one, cancel, streamed tar.gz download."""
 
-from .models import ExportRun
+from pathlib import Path
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import runs
+from .forms import NewExportForm
+from .models import ExportRun, ExportState
+from .tarstream import tar_gz_stream
 
 
 @admin.register(ExportRun)
 class ExportRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "state", "progress_done", "progress_total", "created_by", "created_at",
-                    "finished_at"]
+    list_display = ["id", "name", "state", "progress", "created_by", "created_at", "finished_at", "short_error",
+                    "download"]
+    list_display_links = ["id", "name"]
     list_filter = ["state"]
-    readonly_fields = ["manifest", "output_path", "error", "task_id", "started_at", "finished_at"]
+    actions = ["cancel_selected"]
+    readonly_fields = ["name", "state", "progress", "progress_message", "options", "created_by", "created_at",
+                       "started_at", "finished_at", "output_path", "error", "task_id", "manifest", "download"]
+    fields = readonly_fields
+    change_list_template = "admin/exports/exportrun/change_list.html"
+    change_form_template = "admin/exports/exportrun/change_form.html"
+
+    def has_change_permission(self, request, obj=None):
+        return False  # runs change only through exports.runs (the view page is read-only)
+
+    @admin.display(description=_("progress"))
+    def progress(self, run: ExportRun) -> str:
+        if run.state in (ExportState.QUEUED, ExportState.RUNNING):
+            return format_html('<progress value="{}" max="{}"></progress> {} / {} <small>{}</small>',
+                               run.progress_done, max(run.progress_total, 1), run.progress_done,
+                               run.progress_total, run.progress_message)
+        return run.progress_message
+
+    @admin.display(description=_("error"))
+    def short_error(self, run: ExportRun) -> str:
+        return run.error[:120]
+
+    @admin.display(description=_("download"))
+    def download(self, run: ExportRun) -> str:
+        if run.state != ExportState.SUCCEEDED or not Path(run.output_path).is_dir():
+            return "-"
+        return format_html('<a href="{}">{}.tar.gz</a>',
+                           reverse("admin:exports_exportrun_download", args=[run.pk]), run.name)
+
+    @admin.action(description=_("Cancel the selected exports"), permissions=["view"])
+    def cancel_selected(self, request, queryset):
+        count = sum(runs.cancel(run, request.user) for run in queryset)
+        self.message_user(request, ngettext("%(count)d export cancelled.", "%(count)d exports cancelled.", count)
+                          % {"count": count})
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/download/", wrap(self.download_view), name="exports_exportrun_download"),
+            path("<int:pk>/cancel/", wrap(self.cancel_view), name="exports_exportrun_cancel"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        runs.fail_dead_runs()
+        active = ExportRun.objects.filter(state__in=runs.ACTIVE).exists()
+        return super().changelist_view(request, {**(extra_context or {}), "refresh": active})
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = NewExportForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            run = runs.enqueue(form.options, request.user)
+            messages.success(request, _("Export %(name)s queued.") % {"name": run.name})
+            return redirect("admin:exports_exportrun_changelist")
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
+                   "title": _("New export")}
+        return TemplateResponse(request, "admin/exports/exportrun/new.html", context)
+
+    def cancel_view(self, request, pk: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        run = get_object_or_404(ExportRun, pk=pk)
+        if not self.has_view_permission(request, run):
+            raise PermissionDenied
+        if runs.cancel(run, request.user):
+            messages.success(request, _("Export %(name)s cancelled.") % {"name": run.name})
+        else:
+            messages.warning(request, _("Export %(name)s had already ended.") % {"name": run.name})
+        return redirect("admin:exports_exportrun_change", pk)
+
+    def download_view(self, request, pk: int):
+        run = get_object_or_404(ExportRun, pk=pk)
+        if not self.has_view_permission(request, run):
+            raise PermissionDenied
+        folder = Path(run.output_path)
+        if run.state != ExportState.SUCCEEDED or not folder.is_dir():
+            raise Http404(_("This export has no release to download."))
+        response = StreamingHttpResponse(tar_gz_stream(folder, run.name), content_type="application/gzip")
+        response["Content-Disposition"] = f'attachment; filename="{run.name}.tar.gz"'
+        return response

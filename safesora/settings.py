@@ -206,3 +206,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 X_FRAME_OPTIONS = "SAMEORIGIN"
+
+# Exports: each release is a folder here (see docs/exports.md). HF_TOKEN (read by huggingface_hub)
+# enables `manage.py export --push-to-hub`.
+EXPORTS_ROOT = Path(os.environ.get("EXPORTS_ROOT") or DATA_DIR / "exports").resolve()

@@ -88,3 +88,40 @@ def make_pair(campaign: Campaign | None = None, *, prompt: Prompt | None = None,
     fields.setdefault("required_annotations", campaign.overlap)
     return Pair.objects.create(id=stable_id("pair", campaign.pk, v0.id, v1.id), campaign=campaign,
                                prompt=prompt, video_0=v0, video_1=v1, **fields)
+
+
+def make_annotation(pair: Pair, user=None, *, labels_0=(), labels_1=(), safe_0: bool | None = None,
+                    safe_1: bool | None = None, default: str = "video_0", **answers):
+    """A submitted annotation of `pair` (with its lease). Unnamed pairwise answers are `default`;
+    harm labels are given as lists of keys; is_safe defaults to "no label set"."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from annotation.models import Annotation, Assignment, AssignmentState
+    from safesora.taxonomy import PREFERENCE_QUESTIONS, parse_labels
+
+    user = user or make_user()
+    now = timezone.now()
+    assignment = Assignment.objects.create(pair=pair, user=user, state=AssignmentState.SUBMITTED,
+                                           expires_at=now, finished_at=now)
+    fields = {q: answers.pop(q, default) for q in PREFERENCE_QUESTIONS}
+    annotation = Annotation.objects.create(
+        pair=pair, user=user, assignment=assignment, **fields,
+        video_0_labels=parse_labels(list(labels_0)), video_1_labels=parse_labels(list(labels_1)),
+        video_0_is_safe=not labels_0 if safe_0 is None else safe_0,
+        video_1_is_safe=not labels_1 if safe_1 is None else safe_1, **answers)
+    Pair.objects.filter(pk=pair.pk).update(annotation_count=F("annotation_count") + 1,
+                                           claimed_count=F("claimed_count") + 1)
+    return annotation
+
+
+def make_review(pair: Pair, reviewer=None, *, labels_0=(), labels_1=(), default: str = "video_0", **answers):
+    """A review of `pair`: the final answer for it (see annotation.aggregation)."""
+    from annotation.models import Review
+    from safesora.taxonomy import PREFERENCE_QUESTIONS, parse_labels
+
+    fields = {q: answers.pop(q, default) for q in PREFERENCE_QUESTIONS}
+    return Review.objects.create(
+        pair=pair, reviewer=reviewer or make_reviewer(), **fields,
+        video_0_labels=parse_labels(list(labels_0)), video_1_labels=parse_labels(list(labels_1)),
+        video_0_is_safe=not labels_0, video_1_is_safe=not labels_1, **answers)

@@ -1,0 +1,145 @@
+"""ExportRun state changes, in one place: create, run, cancel, and notice runs whose process died.
+
+queued -> running -> succeeded | failed | cancelled. Every change is a conditional UPDATE on the
+current state, so a cancel racing the end of a run leaves exactly one outcome (a release whose
+run was cancelled at the last moment is removed).
+"""
+
+import logging
+import os
+import shutil
+import socket
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import ExportRun, ExportState
+from .options import ExportOptions
+from .release import ExportCancelled, build_release, sweep_partials
+
+log = logging.getLogger(__name__)
+
+ACTIVE = (ExportState.QUEUED, ExportState.RUNNING)
+
+
+def process_tag() -> str:
+    """How the process executing a run is recorded on it (task_id), so its death can be noticed."""
+    return f"pid:{socket.gethostname()}:{os.getpid()}"
+
+
+def default_target(name: str) -> Path:
+    return Path(settings.EXPORTS_ROOT) / name
+
+
+def name_in_use(name: str, target: Path | None = None) -> str | None:
+    """Why `name` cannot be used for a new export now, or None."""
+    target = target or default_target(name)
+    if target.exists():
+        return _("a release folder %(path)s already exists") % {"path": target}
+    if ExportRun.objects.filter(output_path=str(target), state__in=ACTIVE).exists():
+        return _("an export to %(path)s is already queued or running") % {"path": target}
+    return None
+
+
+def create_run(options: ExportOptions, user=None, target: Path | None = None) -> ExportRun:
+    target = Path(target or default_target(options.name)).resolve()
+    return ExportRun.objects.create(name=options.name, options=options.to_json(), created_by=user,
+                                    output_path=str(target))
+
+
+def enqueue(options: ExportOptions, user=None) -> ExportRun:
+    """Create a run and hand it to a Celery worker (queue cpu) once the transaction commits."""
+    from .tasks import run_export
+
+    run = create_run(options, user)
+
+    def send() -> None:
+        result = run_export.delay(run.pk)
+        ExportRun.objects.filter(pk=run.pk, task_id="").update(task_id=result.id or "")
+
+    transaction.on_commit(send)
+    return run
+
+
+def execute(run_id: int, *, progress=None) -> ExportRun:
+    """Run an export to the end. Used by the Celery task and the management command.
+
+    A run already running is taken over (Celery redelivers a task whose worker died). Errors end
+    in state `failed` with the error text; nothing half-written is left in the release folder.
+    """
+    fail_dead_runs()
+    claimed = ExportRun.objects.filter(pk=run_id, state__in=ACTIVE).update(
+        state=ExportState.RUNNING, started_at=timezone.now(), error="", progress_done=0,
+        progress_message=_("starting"), task_id=process_tag())
+    run = ExportRun.objects.get(pk=run_id)
+    if not claimed:
+        log.info("export %s is %s; not running it", run_id, run.state)
+        return run
+
+    def report(done: int, total: int, message: str) -> None:
+        ExportRun.objects.filter(pk=run_id).update(progress_done=done, progress_total=total,
+                                                   progress_message=message[:200])
+        if progress:
+            progress(done, total, message)
+
+    def cancelled() -> bool:
+        return ExportRun.objects.filter(pk=run_id, state=ExportState.CANCELLED).exists()
+
+    target = Path(run.output_path)
+    try:
+        options = ExportOptions.from_json(run.options)
+        manifest = build_release(options, target, progress=report, should_cancel=cancelled)
+    except ExportCancelled:
+        ExportRun.objects.filter(pk=run_id).update(finished_at=timezone.now(),
+                                                   progress_message=_("cancelled; nothing was written"))
+        return ExportRun.objects.get(pk=run_id)
+    except Exception as exc:
+        log.exception("export %s failed", run_id)
+        ExportRun.objects.filter(pk=run_id, state=ExportState.RUNNING).update(
+            state=ExportState.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}",
+            progress_message=_("failed; nothing was written"))
+        return ExportRun.objects.get(pk=run_id)
+    done = ExportRun.objects.filter(pk=run_id, state=ExportState.RUNNING).update(
+        state=ExportState.SUCCEEDED, finished_at=timezone.now(), manifest=manifest,
+        progress_message=_("done"))
+    if not done:  # cancelled while the last files were written: do not leave a release behind
+        shutil.rmtree(target, ignore_errors=True)
+    return ExportRun.objects.get(pk=run_id)
+
+
+def cancel(run: ExportRun, user=None) -> bool:
+    """Stop a queued or running export. A running one stops at its next batch and writes nothing."""
+    who = getattr(user, "username", None) or _("an administrator")
+    changed = ExportRun.objects.filter(pk=run.pk, state__in=ACTIVE).update(
+        state=ExportState.CANCELLED, error=_("cancelled by %(who)s") % {"who": who},
+        progress_message=_("cancelling"))
+    if changed and run.task_id and not run.task_id.startswith("pid:"):
+        from safesora.celery import app
+
+        app.control.revoke(run.task_id)  # a queued task is then dropped by the worker
+    return bool(changed)
+
+
+def fail_dead_runs() -> int:
+    """Mark runs whose export process on this host has died (e.g. killed) as failed."""
+    prefix = f"pid:{socket.gethostname()}:"
+    count = 0
+    for run in ExportRun.objects.filter(state=ExportState.RUNNING, task_id__startswith=prefix):
+        pid = int(run.task_id[len(prefix):])
+        try:
+            os.kill(pid, 0)
+            continue
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        count += ExportRun.objects.filter(pk=run.pk, state=ExportState.RUNNING).update(
+            state=ExportState.FAILED, finished_at=timezone.now(),
+            error=_("the export process (pid %(pid)s) stopped before finishing; nothing was published")
+            % {"pid": pid})
+        sweep_partials(Path(run.output_path).parent)
+    return count
+

@@ -1,0 +1,84 @@
+"""An export that fails, is cancelled or is killed leaves no release, no half-written folder, and says why."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from exports import runs
+from exports.models import ExportRun, ExportState
+from exports.options import ExportOptions
+from tests.factories import make_annotation, make_campaign, make_pair
+from tests.synthetic import build_synthetic_project
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.mark.django_db
+def test_cancel_between_batches_writes_nothing(tmp_path):
+    build_synthetic_project(0.003, users=3)  # 44 prompts
+    options = ExportOptions(name="cancelled", include_videos=False, prompts_per_batch=4)
+    run = runs.create_run(options, target=tmp_path / "out" / "cancelled")
+
+    def cancel_after_first_batch(done, total, message):
+        if done:
+            runs.cancel(run)
+
+    run = runs.execute(run.pk, progress=cancel_after_first_batch)
+    assert run.state == ExportState.CANCELLED
+    assert run.error == "cancelled by an administrator" and run.finished_at
+    assert 0 < run.progress_done < run.progress_total
+    assert leftovers(tmp_path / "out") == []
+
+
+@pytest.mark.django_db
+def test_a_failure_is_recorded_and_nothing_is_left(tmp_path):
+    pair = make_pair(make_campaign(overlap=1))  # its videos are rows without files
+    make_annotation(pair)
+    run = runs.create_run(ExportOptions(name="broken"), target=tmp_path / "out" / "broken")
+    run = runs.execute(run.pk)
+    assert run.state == ExportState.FAILED
+    assert run.error.startswith("VideoMissing: video file videos/") and "is missing" in run.error
+    assert leftovers(tmp_path / "out") == []
+    # The same export without video bytes works, into the same place.
+    run = runs.execute(runs.create_run(ExportOptions(name="broken", include_videos=False),
+                                       target=tmp_path / "out" / "broken").pk)
+    assert run.state == ExportState.SUCCEEDED and leftovers(tmp_path / "out") == ["broken"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_export_process_publishes_nothing_and_is_noticed(tmp_path):
+    build_synthetic_project(0.02, users=3)  # 294 prompts, 1,034 pairs
+    db = connection.settings_dict
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    target = tmp_path / "out" / "killed"
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "export", "--name", "killed", "--output", str(target), "--no-videos",
+         "--batch-prompts", "1", "--no-progress"], cwd=settings.BASE_DIR, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not ExportRun.objects.filter(name="killed", progress_done__gt=0).exists():
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "the export never started"
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    run = ExportRun.objects.get(name="killed")
+    assert run.state == ExportState.RUNNING and run.progress_done < run.progress_total
+    assert not target.exists()  # nothing was published
+    assert [name.startswith(".killed.partial-") for name in leftovers(target.parent)] == [True]
+
+    assert runs.fail_dead_runs() == 1
+    run.refresh_from_db()
+    assert run.state == ExportState.FAILED and "stopped before finishing" in run.error
+    assert leftovers(target.parent) == []
