@@ -67,7 +67,7 @@ def test_shuffled_labels_stay_at_chance(tmp_path, settings):
     folder = write_label_dataset(tmp_path / "release", train=TRAIN_CLIPS, test=TEST_CLIPS, seed=0, size=32,
                                  shuffle_train_labels=True)
 
-    model = train_command(folder, "--epochs", "15", "--patience", "4", "--width", "64")
+    model = train_command(folder, "--epochs", "10", "--patience", "3", "--width", "64")
 
     test = model.metrics["test"]
     assert test["macro"]["f1"] <= 0.3, test["macro"]
