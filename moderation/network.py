@@ -170,14 +170,17 @@ class PretrainedImageEncoder(nn.Module):
 
     def __init__(self, source: str):
         super().__init__()
+        import transformers
         from transformers import AutoConfig, AutoImageProcessor, AutoModel
 
-        self.model = AutoModel.from_pretrained(source).eval().requires_grad_(False)
+        config = AutoConfig.from_pretrained(source)
+        # The class the checkpoint was saved from (AutoModel would drop e.g. a vision tower's projection).
+        saved_as = getattr(transformers, (config.architectures or [""])[0], None) if config.architectures else None
+        self.model = (saved_as or AutoModel).from_pretrained(source).eval().requires_grad_(False)
         try:
             processor = AutoImageProcessor.from_pretrained(source)
         except (OSError, ValueError):
             processor = None
-        config = AutoConfig.from_pretrained(source)
         vision = getattr(config, "vision_config", config)
         self.input_size = _processor_size(processor) or getattr(vision, "image_size", 224)
         mean = getattr(processor, "image_mean", None) or [0.48145466, 0.4578275, 0.40821073]
@@ -199,8 +202,10 @@ class PretrainedImageEncoder(nn.Module):
             # transformers 5 returns a model output with the projected features as pooler_output.
             return out if isinstance(out, torch.Tensor) else out.pooler_output
         out = self.model(pixel_values=x)
-        pooled = getattr(out, "pooler_output", None)
-        return pooled if pooled is not None else out.last_hidden_state.mean(1)
+        for name in ("image_embeds", "pooler_output"):  # projected features first, as CLIP's vision tower has
+            if getattr(out, name, None) is not None:
+                return getattr(out, name)
+        return out.last_hidden_state.mean(1)
 
     @torch.no_grad()
     def prepare(self, frames: torch.Tensor) -> torch.Tensor:
