@@ -216,6 +216,15 @@ def _save(obj: dict, path: Path) -> None:
 
 def train(label_folder: str | Path, run_dir: str | Path, config: TrainConfig, *, resume: bool = False,
           progress: bool = True, on_epoch: EpochCallback | None = None, name: str = "") -> TrainResult:
+    threads = torch.get_num_threads()
+    try:
+        return _train(label_folder, run_dir, config, resume=resume, progress=progress, on_epoch=on_epoch, name=name)
+    finally:
+        torch.set_num_threads(threads)  # a job run inside a longer-lived process leaves it as it was
+
+
+def _train(label_folder, run_dir, config: TrainConfig, *, resume: bool, progress: bool,
+           on_epoch: EpochCallback | None, name: str) -> TrainResult:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run_dir / CHECKPOINT_NAME

@@ -11,15 +11,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from generation.encoding import encode_mp4
 from moderation.network import model_config
 from moderation.synthetic import render_clip, write_label_dataset
 from moderation.train import TrainConfig, train
 from safesora.taxonomy import HARM_KEYS
-
-torch.set_num_threads(1)  # the machine is shared: one thread is also the fastest here
 
 _ROOT = Path(tempfile.mkdtemp(prefix="moderation-tests-"))
 atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)

@@ -8,7 +8,6 @@ from exports.options import ExportOptions
 from exports.runs import create_run, execute
 from moderation.models import ModelState, ModerationModel
 from moderation.release import load_label_dataset
-from tests import moderation_helpers  # noqa: F401  (one torch thread)
 from tests.export_project import build_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]

@@ -15,7 +15,6 @@ from moderation.predict import Moderator
 from moderation.release import load_label_dataset
 from moderation.synthetic import write_label_dataset
 from safesora.taxonomy import HARM_KEYS
-from tests import moderation_helpers  # noqa: F401  (one torch thread)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

@@ -16,7 +16,6 @@ from moderation.models import ModelState, ModerationModel
 from moderation.release import load_label_dataset
 from moderation.synthetic import write_label_dataset
 from moderation.train import CHECKPOINT_NAME, TrainConfig, train
-from tests import moderation_helpers  # noqa: F401  (one torch thread)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
