@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from safesora.taxonomy import PROMPT_TYPES
@@ -154,9 +155,21 @@ def state_table() -> dict:
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ["id", "generator", "prompt", "origin", "num_frames", "width", "height", "duration", "flagged"]
+    list_display = ["id", "generator", "prompt", "origin", "num_frames", "width", "height", "duration",
+                    "moderation_badge"]
     list_filter = ["generator", "origin", "flagged"]
     search_fields = ["id", "prompt__text"]
     raw_id_fields = ["prompt", "job"]
     readonly_fields = ["id", "sha256", "created_at", "harm_scores", "moderated_at"]
     show_full_result_count = False
+
+    @admin.display(description=_("moderation"), ordering="flagged")
+    def moderation_badge(self, obj: Video) -> str:
+        """Flagged videos stand out in the list; the categories over threshold say why."""
+        if obj.moderated_at is None:
+            return "—"
+        if not obj.flagged:
+            return format_html('<span class="moderation-ok">{}</span>', _("ok"))
+        reasons = ", ".join((obj.harm_scores or {}).get("flagged_categories") or []) or _("unsafe")
+        return format_html('<span class="moderation-flagged" style="background:#ba2121;color:#fff;padding:1px 6px;'
+                           'border-radius:8px;white-space:nowrap">{}: {}</span>', _("flagged"), reasons)

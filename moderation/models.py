@@ -1,6 +1,10 @@
 """Trained moderation models and the predictions they made."""
 
-from django.db import models
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +49,36 @@ class ModerationModel(models.Model):
 
     def __str__(self) -> str:
         return f"moderation v{self.version}" + (" (active)" if self.is_active else "")
+
+    @classmethod
+    def active(cls) -> "ModerationModel | None":
+        return cls.objects.filter(is_active=True).first()
+
+    @property
+    def run_dir(self) -> Path:
+        """Where this version's training run keeps its checkpoints, artifact and report."""
+        return Path(settings.MODERATION_DIR) / f"v{self.version}"
+
+    def activate(self) -> None:
+        """Make this the one model that screens new videos (the previous one steps down)."""
+        if self.state != ModelState.READY:
+            raise ValidationError(_("Only a model that finished training can be activated."))
+        with transaction.atomic():
+            list(ModerationModel.objects.select_for_update().filter(is_active=True))  # serialise activations
+            ModerationModel.objects.filter(is_active=True).exclude(pk=self.pk).update(is_active=False)
+            ModerationModel.objects.filter(pk=self.pk).update(is_active=True)
+        self.is_active = True
+
+    def deactivate(self) -> None:
+        ModerationModel.objects.filter(pk=self.pk).update(is_active=False)
+        self.is_active = False
+
+    def summary(self) -> dict:
+        """The headline held-out figures, for lists and the API."""
+        test = (self.metrics or {}).get("test") or {}
+        macro, unsafe = test.get("macro") or {}, test.get("unsafe") or {}
+        return {"macro_f1": macro.get("f1"), "macro_auroc": macro.get("auroc"),
+                "unsafe_auroc": unsafe.get("auroc"), "unsafe_f1": unsafe.get("f1")}
 
 
 class Prediction(models.Model):

@@ -19,3 +19,7 @@ def invalid_input(request, exc: ValidationError):
 # Routers are attached below as the apps provide them, e.g.
 #   from annotation.api import router as annotation_router
 #   api.add_router("/annotation/", annotation_router)
+
+from moderation.api import router as moderation_router  # noqa: E402
+
+api.add_router("/moderation/", moderation_router)

@@ -190,7 +190,10 @@ CELERY_TASK_ROUTES = {
 
 # Celery task names run with a new video's id once it exists (generation calls them; moderation
 # registers its screening task here). Explicit, so nothing happens behind a signal.
-VIDEO_CREATED_TASKS: list[str] = []
+VIDEO_CREATED_TASKS: list[str] = ["moderation.tasks.screen_video"]
+
+# Moderation training runs (checkpoints, artifacts, reports) live here; see docs/moderation.md.
+MODERATION_DIR = Path(os.environ.get("MODERATION_DIR") or DATA_DIR / "moderation").resolve()
 
 # Generation workers (docs/workers.md).
 # Jobs of one generator sent to a worker in one message and run in one pipeline call, where the
