@@ -15,14 +15,14 @@ from typing import Annotated
 from django.http import HttpRequest
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.security import django_auth
 
 from generation.models import Video
+from safesora.auth import API_AUTH
 
 from .frames import UnreadableVideo
 from .models import ModelState, ModerationModel
 
-router = Router(auth=django_auth, tags=["moderation"])
+router = Router(auth=API_AUTH, tags=["moderation"])
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 

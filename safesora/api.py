@@ -4,9 +4,11 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
 from annotation.api import router as annotation_router
+from moderation.api import router as moderation_router
 
 api = NinjaAPI(title="SafeSora platform API", version="1", urls_namespace="api")
 api.add_router("/annotation/", annotation_router)
+api.add_router("/moderation/", moderation_router)
 
 
 @api.exception_handler(ValidationError)
@@ -14,12 +16,3 @@ def invalid_input(request, exc: ValidationError):
     """Bad input is a 400 with one message per field (the project's rule), not ninja's 422."""
     errors = {".".join(str(p) for p in e["loc"][1:] if p != "payload") or "body": e["msg"] for e in exc.errors}
     return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=400)
-
-
-# Routers are attached below as the apps provide them, e.g.
-#   from annotation.api import router as annotation_router
-#   api.add_router("/annotation/", annotation_router)
-
-from moderation.api import router as moderation_router  # noqa: E402
-
-api.add_router("/moderation/", moderation_router)
