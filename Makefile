@@ -32,4 +32,4 @@ lint: install
 	$(BIN)/ruff check .
 
 bench: install
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python bench/run_all.py
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python bench/run_all.py $(BENCH)
