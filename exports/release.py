@@ -149,16 +149,11 @@ class ReleaseBuilder:
             stats.pairs_seen += 1
             prompt = prompts[pair.prompt_id]
             split = split_of(prompt["id"], prompt["split"], options.seed, options.test_fraction)
+            skip = self._skip_reason(pair, split)
+            if skip:
+                stats.skipped[skip] += 1
+                continue
             verdict = pair.verdict
-            if split == EVAL:
-                stats.skipped["eval_prompt"] += 1
-                continue
-            if verdict.num_annotations == 0 and not verdict.reviewed:
-                stats.skipped["unannotated"] += 1
-                continue
-            if options.complete_only and not pair.complete:
-                stats.skipped["incomplete"] += 1
-                continue
             trusted = with_min_agreement(verdict, options.min_agreement)
             if trusted is not verdict:
                 for q in PREFERENCE_QUESTIONS:
@@ -186,6 +181,16 @@ class ReleaseBuilder:
             stats.add_video(record)
             if options.include_videos:
                 self._place_video(videos[video_id]["file"], record["video_path"], video_id in preference_videos)
+
+    def _skip_reason(self, pair, split: str) -> str | None:
+        """Why a selected pair is left out of every output, or None to keep it."""
+        if split == EVAL:
+            return "eval_prompt"  # evaluation prompts are held out; only the prompts are exported
+        if pair.verdict.num_annotations == 0 and not pair.verdict.reviewed:
+            return "unannotated"
+        if self.options.complete_only and not pair.complete:
+            return "incomplete"
+        return None
 
     @staticmethod
     def _hf_pair(pair_id: str, prompt: dict, v0: dict, v1: dict, verdict) -> dict:
