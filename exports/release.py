@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from annotation.aggregation import iter_batches, with_min_agreement
@@ -81,7 +82,7 @@ def sweep_partials(folder: Path) -> list[Path]:
     return removed
 
 
-def selected_pairs(options: ExportOptions):
+def selected_pairs(options: ExportOptions) -> QuerySet:
     """The pairs the filters select before aggregation (gold, campaigns, generators)."""
     pairs = Pair.objects.all()
     if options.exclude_gold:
