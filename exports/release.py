@@ -20,7 +20,6 @@ from django.utils import timezone
 from annotation.aggregation import iter_batches, with_min_agreement
 from annotation.models import Campaign, Pair
 from generation.models import Generator, Prompt, Video
-from safesora.db import among
 from safesora.taxonomy import PREFERENCE_QUESTIONS
 
 from . import card, manifest
@@ -127,11 +126,14 @@ class ReleaseBuilder:
 
     def add_batch(self, batch) -> None:
         options, stats = self.options, self.stats
-        prompts = {p["id"]: p for p in Prompt.objects.filter(among(Prompt, "id", batch.prompt_ids)).order_by().values(
+        # Prompts and videos by the batch's prompt id range: an index range scan whatever the table
+        # size (a few rows of prompts without selected pairs may come along; they are not used).
+        after, last = batch.after, batch.prompt_ids[-1]
+        prompts = {p["id"]: p for p in Prompt.objects.filter(id__gt=after, id__lte=last).order_by().values(
             "id", "text", "prompt_type", "prompt_labels", "split")}
         prompt_records = {pid: prompt_record(p) for pid, p in prompts.items()}
         prompt_json = {pid: encode(record) for pid, record in prompt_records.items()}
-        videos = {v["id"]: v for v in Video.objects.filter(among(Video, "prompt", batch.prompt_ids)).order_by().values(
+        videos = {v["id"]: v for v in Video.objects.filter(prompt_id__gt=after, prompt_id__lte=last).order_by().values(
             "id", "video_text", "file", "generator__name")}
         records: dict[str, dict] = {}  # video id -> SafeSora video record
         encoded: dict[str, str] = {}  # video id -> its record as JSON text
