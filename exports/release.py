@@ -17,9 +17,10 @@ from pathlib import Path
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from annotation.aggregation import iter_batches, with_min_agreement
+from annotation.aggregation import Batch, iter_batches, with_min_agreement
 from annotation.models import Campaign, Pair
 from generation.models import Generator, Prompt, Video
+from safesora.db import read_ahead
 from safesora.taxonomy import PREFERENCE_QUESTIONS
 
 from . import card, manifest
@@ -102,6 +103,20 @@ def selected_pairs(options: ExportOptions) -> QuerySet:
     return pairs
 
 
+def batch_rows(batch: Batch) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The prompts and videos a batch's records need, by the batch's prompt id range.
+
+    A range is an index range scan whatever the table size; a few prompts or videos without a
+    selected pair may come along and are not used.
+    """
+    after, last = batch.after, batch.prompt_ids[-1]
+    prompts = {p["id"]: p for p in Prompt.objects.filter(id__gt=after, id__lte=last).order_by().values(
+        "id", "text", "prompt_type", "prompt_labels", "split")}
+    videos = {v["id"]: v for v in Video.objects.filter(prompt_id__gt=after, prompt_id__lte=last).order_by().values(
+        "id", "video_text", "file", "generator__name")}
+    return prompts, videos
+
+
 class ReleaseBuilder:
     def __init__(self, options: ExportOptions, root: Path):
         self.options, self.root = options, root
@@ -124,17 +139,11 @@ class ReleaseBuilder:
                     lambda batch, d=dimension, w=trl.splits[split]: w.write_batch(trl_batch(batch, d, w.schema)))
         self.video_index = manifest.VideoIndex(root) if options.include_videos else None
 
-    def add_batch(self, batch) -> None:
+    def add_batch(self, batch: Batch, prompts: dict[str, dict], videos: dict[str, dict]) -> None:
+        """Write one batch: its pairs, their videos and prompts (as fetched by batch_rows)."""
         options, stats = self.options, self.stats
-        # Prompts and videos by the batch's prompt id range: an index range scan whatever the table
-        # size (a few rows of prompts without selected pairs may come along; they are not used).
-        after, last = batch.after, batch.prompt_ids[-1]
-        prompts = {p["id"]: p for p in Prompt.objects.filter(id__gt=after, id__lte=last).order_by().values(
-            "id", "text", "prompt_type", "prompt_labels", "split")}
         prompt_records = {pid: prompt_record(p) for pid, p in prompts.items()}
         prompt_json = {pid: encode(record) for pid, record in prompt_records.items()}
-        videos = {v["id"]: v for v in Video.objects.filter(prompt_id__gt=after, prompt_id__lte=last).order_by().values(
-            "id", "video_text", "file", "generator__name")}
         records: dict[str, dict] = {}  # video id -> SafeSora video record
         encoded: dict[str, str] = {}  # video id -> its record as JSON text
 
@@ -258,11 +267,12 @@ def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn 
         if progress:
             progress(0, total, "exporting pairs")
         builder = ReleaseBuilder(options, partial)
-        for batch in iter_batches(pairs, prompts_per_batch=options.prompts_per_batch,
-                                  since=options.since, until=until):
+        batches = iter_batches(pairs, prompts_per_batch=options.prompts_per_batch, since=options.since, until=until)
+        # Reading batch n+1 (a background thread) overlaps with writing batch n (here).
+        for batch, (prompts, videos) in read_ahead((batch, batch_rows(batch)) for batch in batches):
             if should_cancel and should_cancel():
                 raise ExportCancelled("cancelled")
-            builder.add_batch(batch)
+            builder.add_batch(batch, prompts, videos)
             if progress:
                 progress(builder.stats.pairs_seen, total, "exporting pairs")
         builder.add_eval_prompts()
