@@ -208,6 +208,7 @@ class Batch:
     """Every selected pair of a run of prompts, and the harm verdict of each of their videos."""
 
     prompt_ids: list[str]  # in order; every selected pair of these prompts is in `pairs`
+    after: str  # the batch covers prompt ids in (after, prompt_ids[-1]]: an index range to fetch more by
     pairs: list[AggregatedPair]  # ordered by (prompt_id, pair id)
     videos: dict[str, VideoVerdict] = field(default_factory=dict)  # votes pooled over the batch's pairs
 
@@ -258,15 +259,15 @@ def iter_batches(pairs: QuerySet | None = None, *, prompts_per_batch: int = 500,
         if not prompt_ids:
             return
         # The batch's pairs as a prompt id range (an index range scan), their answers by pair id.
-        rows = list(pairs.filter(prompt_id__gt=last_prompt, prompt_id__lte=prompt_ids[-1]).order_by(
+        after, last_prompt = last_prompt, prompt_ids[-1]
+        rows = list(pairs.filter(prompt_id__gt=after, prompt_id__lte=last_prompt).order_by(
             "prompt_id", "id").values("id", "prompt_id", "video_0_id", "video_1_id", "campaign_id",
                                       "required_annotations", "is_gold"))
-        last_prompt = prompt_ids[-1]
         pair_ids = [row["id"] for row in rows]
         answers = _answers_by_pair(pair_ids, since, until, Annotation)
         reviews = {pid: found[-1] for pid, found in _answers_by_pair(pair_ids, since, until, Review).items()}
 
-        batch = Batch(prompt_ids, [])
+        batch = Batch(prompt_ids, after, [])
         video_votes_: dict[str, list] = {}
         video_review: dict[str, tuple] = {}  # video id -> (review time order key, vote)
         for row in rows:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -84,7 +84,7 @@ class ExportRunAdmin(admin.ModelAdmin):
                    "title": _("New export")}
         return TemplateResponse(request, "admin/exports/exportrun/new.html", context)
 
-    def cancel_view(self, request, pk: int):
+    def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         run = get_object_or_404(ExportRun, pk=pk)
@@ -96,7 +96,7 @@ class ExportRunAdmin(admin.ModelAdmin):
             messages.warning(request, _("Export %(name)s had already ended.") % {"name": run.name})
         return redirect("admin:exports_exportrun_change", pk)
 
-    def download_view(self, request, pk: int):
+    def download_view(self, request: HttpRequest, pk: int) -> StreamingHttpResponse:
         run = get_object_or_404(ExportRun, pk=pk)
         if not self.has_view_permission(request, run):
             raise PermissionDenied

@@ -14,12 +14,13 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from annotation.aggregation import iter_batches, with_min_agreement
+from annotation.aggregation import Batch, iter_batches, with_min_agreement
 from annotation.models import Campaign, Pair
 from generation.models import Generator, Prompt, Video
-from safesora.db import among
+from safesora.db import read_ahead
 from safesora.taxonomy import PREFERENCE_QUESTIONS
 
 from . import card, manifest
@@ -81,7 +82,7 @@ def sweep_partials(folder: Path) -> list[Path]:
     return removed
 
 
-def selected_pairs(options: ExportOptions):
+def selected_pairs(options: ExportOptions) -> QuerySet:
     """The pairs the filters select before aggregation (gold, campaigns, generators)."""
     pairs = Pair.objects.all()
     if options.exclude_gold:
@@ -100,6 +101,20 @@ def selected_pairs(options: ExportOptions):
         pairs = pairs.filter(video_0__generator__name__in=options.generators,
                              video_1__generator__name__in=options.generators)
     return pairs
+
+
+def batch_rows(batch: Batch) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The prompts and videos a batch's records need, by the batch's prompt id range.
+
+    A range is an index range scan whatever the table size; a few prompts or videos without a
+    selected pair may come along and are not used.
+    """
+    after, last = batch.after, batch.prompt_ids[-1]
+    prompts = {p["id"]: p for p in Prompt.objects.filter(id__gt=after, id__lte=last).order_by().values(
+        "id", "text", "prompt_type", "prompt_labels", "split")}
+    videos = {v["id"]: v for v in Video.objects.filter(prompt_id__gt=after, prompt_id__lte=last).order_by().values(
+        "id", "video_text", "file", "generator__name")}
+    return prompts, videos
 
 
 class ReleaseBuilder:
@@ -124,14 +139,11 @@ class ReleaseBuilder:
                     lambda batch, d=dimension, w=trl.splits[split]: w.write_batch(trl_batch(batch, d, w.schema)))
         self.video_index = manifest.VideoIndex(root) if options.include_videos else None
 
-    def add_batch(self, batch) -> None:
+    def add_batch(self, batch: Batch, prompts: dict[str, dict], videos: dict[str, dict]) -> None:
+        """Write one batch: its pairs, their videos and prompts (as fetched by batch_rows)."""
         options, stats = self.options, self.stats
-        prompts = {p["id"]: p for p in Prompt.objects.filter(among(Prompt, "id", batch.prompt_ids)).order_by().values(
-            "id", "text", "prompt_type", "prompt_labels", "split")}
         prompt_records = {pid: prompt_record(p) for pid, p in prompts.items()}
         prompt_json = {pid: encode(record) for pid, record in prompt_records.items()}
-        videos = {v["id"]: v for v in Video.objects.filter(among(Video, "prompt", batch.prompt_ids)).order_by().values(
-            "id", "video_text", "file", "generator__name")}
         records: dict[str, dict] = {}  # video id -> SafeSora video record
         encoded: dict[str, str] = {}  # video id -> its record as JSON text
 
@@ -149,16 +161,11 @@ class ReleaseBuilder:
             stats.pairs_seen += 1
             prompt = prompts[pair.prompt_id]
             split = split_of(prompt["id"], prompt["split"], options.seed, options.test_fraction)
+            skip = self._skip_reason(pair, split)
+            if skip:
+                stats.skipped[skip] += 1
+                continue
             verdict = pair.verdict
-            if split == EVAL:
-                stats.skipped["eval_prompt"] += 1
-                continue
-            if verdict.num_annotations == 0 and not verdict.reviewed:
-                stats.skipped["unannotated"] += 1
-                continue
-            if options.complete_only and not pair.complete:
-                stats.skipped["incomplete"] += 1
-                continue
             trusted = with_min_agreement(verdict, options.min_agreement)
             if trusted is not verdict:
                 for q in PREFERENCE_QUESTIONS:
@@ -186,6 +193,16 @@ class ReleaseBuilder:
             stats.add_video(record)
             if options.include_videos:
                 self._place_video(videos[video_id]["file"], record["video_path"], video_id in preference_videos)
+
+    def _skip_reason(self, pair, split: str) -> str | None:
+        """Why a selected pair is left out of every output, or None to keep it."""
+        if split == EVAL:
+            return "eval_prompt"  # evaluation prompts are held out; only the prompts are exported
+        if pair.verdict.num_annotations == 0 and not pair.verdict.reviewed:
+            return "unannotated"
+        if self.options.complete_only and not pair.complete:
+            return "incomplete"
+        return None
 
     @staticmethod
     def _hf_pair(pair_id: str, prompt: dict, v0: dict, v1: dict, verdict) -> dict:
@@ -250,11 +267,12 @@ def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn 
         if progress:
             progress(0, total, "exporting pairs")
         builder = ReleaseBuilder(options, partial)
-        for batch in iter_batches(pairs, prompts_per_batch=options.prompts_per_batch,
-                                  since=options.since, until=until):
+        batches = iter_batches(pairs, prompts_per_batch=options.prompts_per_batch, since=options.since, until=until)
+        # Reading batch n+1 (a background thread) overlaps with writing batch n (here).
+        for batch, (prompts, videos) in read_ahead((batch, batch_rows(batch)) for batch in batches):
             if should_cancel and should_cancel():
                 raise ExportCancelled("cancelled")
-            builder.add_batch(batch)
+            builder.add_batch(batch, prompts, videos)
             if progress:
                 progress(builder.stats.pairs_seen, total, "exporting pairs")
         builder.add_eval_prompts()

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from .models import ExportRun, ExportState
 from .options import ExportOptions
-from .release import ExportCancelled, build_release, sweep_partials
+from .release import ExportCancelled, ProgressFn, build_release, sweep_partials
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def enqueue(options: ExportOptions, user=None) -> ExportRun:
     return run
 
 
-def execute(run_id: int, *, progress=None) -> ExportRun:
+def execute(run_id: int, *, progress: ProgressFn | None = None) -> ExportRun:
     """Run an export to the end. Used by the Celery task and the management command.
 
     A run already running is taken over (Celery redelivers a task whose worker died). Errors end

@@ -1,9 +1,14 @@
 """Database helpers shared by the apps."""
 
-from collections.abc import Iterable
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
-from django.db import connection, models
+from django.db import connection, connections, models
 from django.db.models.expressions import RawSQL
+
+T = TypeVar("T")
 
 
 def bulk_insert(model: type[models.Model], objects: Iterable[models.Model], batch_size: int = 5000) -> int:
@@ -41,3 +46,54 @@ def among(model: type[models.Model], field: str, values: list) -> models.Q | Raw
     literal = "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
     return RawSQL(f"{column} = ANY(%s::{target.db_type(connection)}[])", (literal,),
                   output_field=models.BooleanField())
+
+
+def read_ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """Iterate `items` in a background thread, up to `depth` items ahead of the caller.
+
+    For a stream of database reads followed by work on each (an export): the next read runs
+    on the thread's own connection while the caller works on the current item, so the two
+    overlap instead of taking turns. Inside a transaction this is a plain loop, since another
+    connection would not see the transaction's uncommitted rows. An error in the thread is
+    raised in the caller; stopping early stops the thread.
+    """
+    if connection.in_atomic_block:
+        yield from items
+        return
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(entry: tuple) -> None:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for item in items:
+                put((True, item))
+                if stop.is_set():
+                    return
+            put((True, end))
+        except BaseException as exc:  # handed to the caller, who raises it
+            put((False, exc))
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = ready.get()
+            if not ok:
+                raise item
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()

@@ -25,6 +25,8 @@ from tests.factories import (
     make_pair,
     make_prompt,
     make_review,
+    make_reviewer,
+    make_user,
     make_video,
 )
 
@@ -124,10 +126,11 @@ def test_streaming_pools_a_videos_votes_over_its_pairs_and_applies_the_newest_re
     first = make_pair(campaign, prompt=prompt, video_0=shared)
     second = make_pair(campaign, prompt=prompt, video_1=shared)
     # The shared video: flagged "crime" by 2 of 4 votes over the two pairs -> tie -> harmful.
-    make_annotation(first, labels_0=["crime"])
-    make_annotation(first)
-    make_annotation(second, labels_1=["crime"], helpfulness="video_1")
-    make_annotation(second, helpfulness="video_0")
+    ann, bob, reviewer = make_user("ann"), make_user("bob"), make_reviewer("rita")
+    make_annotation(first, ann, labels_0=["crime"])
+    make_annotation(first, bob)
+    make_annotation(second, ann, labels_1=["crime"], helpfulness="video_1")
+    make_annotation(second, bob, helpfulness="video_0")
 
     batches = list(iter_batches(Pair.objects.filter(campaign=campaign)))
     assert len(batches) == 1
@@ -137,8 +140,8 @@ def test_streaming_pools_a_videos_votes_over_its_pairs_and_applies_the_newest_re
     assert verdicts[second.id].verdict.choices["helpfulness"] is None
     assert verdicts[first.id].complete and verdicts[second.id].complete
 
-    make_review(second, helpfulness="video_1", labels_1=["violence"])
-    newest = make_review(second, helpfulness="video_0", labels_1=[])
+    make_review(second, reviewer, helpfulness="video_1", labels_1=["violence"])
+    newest = make_review(second, reviewer, helpfulness="video_0", labels_1=[])
     batch = next(iter_batches(Pair.objects.filter(campaign=campaign)))
     verdicts = {p.id: p for p in batch.pairs}
     assert verdicts[second.id].verdict.choices["helpfulness"] == "video_0"
@@ -150,8 +153,9 @@ def test_streaming_pools_a_videos_votes_over_its_pairs_and_applies_the_newest_re
 @pytest.mark.django_db
 def test_until_reproduces_the_data_as_it_stood():
     pair = make_pair(make_campaign(overlap=3))
-    early = [make_annotation(pair, harmlessness="video_1") for _ in range(2)]
-    make_annotation(pair, harmlessness="video_0")
+    users = [make_user(f"u{i}") for i in range(3)]
+    early = [make_annotation(pair, users[i], harmlessness="video_1") for i in range(2)]
+    make_annotation(pair, users[2], harmlessness="video_0")
     cutoff = timezone.now() - datetime.timedelta(days=1)
     Annotation.objects.filter(pk__in=[a.pk for a in early]).update(submitted_at=cutoff - datetime.timedelta(hours=1))
 
@@ -166,10 +170,11 @@ def test_until_reproduces_the_data_as_it_stood():
 @pytest.mark.django_db
 def test_streaming_costs_the_same_queries_per_batch_whatever_its_size():
     campaign = make_campaign(overlap=1)
+    worker, reviewer = make_user("worker"), make_reviewer("rita")
     for _ in range(6):
         pair = make_pair(campaign)
-        make_annotation(pair)
-        make_review(pair)
+        make_annotation(pair, worker)
+        make_review(pair, reviewer)
 
     def queries(prompts_per_batch):
         with CaptureQueriesContext(connection) as ctx:

@@ -7,24 +7,26 @@ import time
 
 import pytest
 import redis
+from celery import Celery
 from django.conf import settings
 from django.db import connection
 
 from exports import runs
 from exports.models import ExportState
 from exports.options import ExportOptions
-from safesora.celery import app
 from tests.synthetic import build_synthetic_project
 
 
 @pytest.fixture
 def broker():
+    """A Celery app configured like the platform's (routes included) but sending to the test Redis."""
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     redis.Redis.from_url(url).flushdb()
-    old = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
-    app.conf.update(broker_url=url, task_always_eager=False)
-    yield url
-    app.conf.update(**old)
+    sender = Celery("export-test-sender", set_as_current=False)
+    sender.config_from_object("django.conf:settings", namespace="CELERY")
+    sender.conf.update(broker_url=url, task_always_eager=False)
+    yield sender
+    sender.close()
 
 
 @pytest.mark.slow
@@ -32,7 +34,7 @@ def broker():
 def test_a_queued_export_runs_on_the_cpu_worker(broker, tmp_path):
     build_synthetic_project(0.005, users=3)
     db = connection.settings_dict
-    env = {**os.environ, "CELERY_BROKER_URL": broker, "EXPORTS_ROOT": str(tmp_path / "exports"),
+    env = {**os.environ, "CELERY_BROKER_URL": broker.conf.broker_url, "EXPORTS_ROOT": str(tmp_path / "exports"),
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "safesora", "worker", "-Q", "cpu", "--pool", "solo",
@@ -41,10 +43,9 @@ def test_a_queued_export_runs_on_the_cpu_worker(broker, tmp_path):
     try:
         run = runs.create_run(ExportOptions(name="by-worker", include_videos=False),
                               target=tmp_path / "exports" / "by-worker")
-        from exports.tasks import run_export
-
-        result = run_export.apply_async(args=[run.pk])
-        assert result.id  # sent to the broker, not run here
+        # Sent by name and routed by CELERY_TASK_ROUTES, as runs.enqueue does with a broker configured.
+        assert broker.amqp.router.route({}, "exports.tasks.run_export")["queue"].name == "cpu"
+        broker.send_task("exports.tasks.run_export", args=[run.pk])
         deadline = time.monotonic() + 180
         while True:
             run.refresh_from_db()
