@@ -5,7 +5,6 @@ it places videos (each hashed once however many folders link it), so memory does
 the number of videos. `sha256sum -c SHA256SUMS` in the release folder checks every file.
 """
 
-import hashlib
 import json
 import os
 import subprocess
@@ -16,6 +15,8 @@ from importlib import metadata
 from pathlib import Path
 
 from django.conf import settings
+
+from generation.encoding import file_sha256
 
 from .options import ExportOptions
 
@@ -41,14 +42,6 @@ def code_version() -> str:
         return "unknown"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class VideoIndex:
     """The side file of placed videos: one JSON line per video with its paths, size and sha256."""
 
@@ -58,7 +51,7 @@ class VideoIndex:
     def add(self, root: Path, paths: list[Path]) -> None:
         first = paths[0]
         entry = {"paths": [p.relative_to(root).as_posix() for p in paths], "size": first.stat().st_size,
-                 "sha256": sha256_file(first)}
+                 "sha256": file_sha256(first)}
         self._file.write(json.dumps(entry) + "\n")
 
     def close(self) -> None:
@@ -75,7 +68,7 @@ def _entries(root: Path, video_dirs: set[str]) -> Iterator[dict]:
             if relative in (MANIFEST, CHECKSUMS, VIDEO_INDEX):
                 continue
             path = Path(folder) / name
-            yield {"path": relative, "size": path.stat().st_size, "sha256": sha256_file(path)}
+            yield {"path": relative, "size": path.stat().st_size, "sha256": file_sha256(path)}
     index = root / VIDEO_INDEX
     if index.exists():
         with open(index, encoding="utf-8") as fh:

@@ -1,6 +1,7 @@
 import pytest
 
 from tests.factories import make_user
+from tests.s3 import s3_server
 
 
 @pytest.fixture(autouse=True)
@@ -23,3 +24,10 @@ def crowdworker(db):
 @pytest.fixture
 def other_crowdworker(db):
     return make_user("bob")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A local S3-compatible endpoint (moto's server), shared by the tests that store media in S3."""
+    with s3_server() as url:
+        yield url

@@ -3,24 +3,17 @@
 import os
 
 import av
-import boto3
 import pytest
 
 from exports.options import ExportOptions
 from exports.release import build_release
 from tests.factories import make_annotation, make_campaign, make_generator, make_pair, make_prompt, make_video
-from tests.test_storage_s3 import s3_endpoint  # noqa: F401 (the moto server fixture)
+from tests.s3 import use_s3_media
 
 
 @pytest.fixture
-def s3_media(s3_endpoint, settings):  # noqa: F811
-    boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="test", aws_secret_access_key="test",
-                 region_name="us-east-1").create_bucket(Bucket="export-media")
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {"bucket_name": "export-media", "endpoint_url": s3_endpoint, "access_key": "test",
-                    "secret_key": "test", "region_name": "us-east-1", "default_acl": None,
-                    "file_overwrite": False}}}
+def s3_media(s3_endpoint, settings):
+    use_s3_media(settings, s3_endpoint, "export-media")
     return s3_endpoint
 
 

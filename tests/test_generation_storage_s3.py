@@ -5,7 +5,6 @@ import io
 import socket
 
 import av
-import boto3
 import pytest
 from django.core.management import call_command
 
@@ -13,16 +12,9 @@ from generation import jobs
 from generation.models import GenerationJob, Generator, Video
 from generation.tasks import enqueue
 from tests.factories import make_prompt
-from tests.test_storage_s3 import s3_endpoint  # noqa: F401 (a fixture)
+from tests.s3 import point_media_at, use_s3_media
 
 pytestmark = pytest.mark.django_db
-
-
-def use_s3(settings, endpoint: str, bucket: str = "media") -> None:
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {"bucket_name": bucket, "endpoint_url": endpoint, "access_key": "test", "secret_key": "test",
-                    "region_name": "us-east-1", "file_overwrite": False}}}
 
 
 @pytest.fixture
@@ -31,11 +23,8 @@ def tiny_wan():
     return Generator.objects.get(name="tiny-wan")
 
 
-def test_generated_videos_go_to_s3_and_nothing_to_local_disk(s3_endpoint, settings, media_root, tiny_wan):  # noqa: F811
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="test", aws_secret_access_key="test",
-                      region_name="us-east-1")
-    s3.create_bucket(Bucket="media")
-    use_s3(settings, s3_endpoint)
+def test_generated_videos_go_to_s3_and_nothing_to_local_disk(s3_endpoint, settings, media_root, tiny_wan):
+    s3 = use_s3_media(settings, s3_endpoint, "media")
     prompt = make_prompt()
     call_command("generate", "--prompts", prompt.id, "--generators", "tiny-wan", "--seeds", "1", verbosity=0)
     video = Video.objects.get(prompt=prompt)
@@ -52,7 +41,7 @@ def test_an_unreachable_store_is_retried_then_fails_clearly(settings, monkeypatc
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    use_s3(settings, dead)
+    point_media_at(settings, dead, "media")
     settings.GENERATION_MAX_ATTEMPTS, settings.GENERATION_RETRY_BACKOFF = 2, 0
     job = jobs.create_jobs([make_prompt()], [tiny_wan], [0]).get()
     enqueue(GenerationJob.objects.filter(id=job.id))  # in-process: retried here

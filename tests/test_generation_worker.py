@@ -5,106 +5,37 @@ the crash test kills it with SIGKILL and starts another.
 """
 
 import os
-import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-import redis
 from django.core.management import call_command
-from django.db import connection
 
 from generation import jobs
 from generation.models import GenerationJob, Generator, JobState, Video
 from generation.tasks import enqueue, run_jobs
+from tests.celery_worker import REDIS_URL, ROOT, Worker, database_url, real_broker
 from tests.factories import make_prompt
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 QUEUE = "gen.tiny-wan"
 VISIBILITY_TIMEOUT = 4  # seconds; short so a job of a killed worker comes back within the test
 
 
-def database_url() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-class Worker:
-    """`celery -A safesora worker` in its own process group, logging to a file."""
-
-    def __init__(self, media: Path, log: Path):
-        self.media, self.log, self.process = media, log, None
-
-    def start(self) -> None:
-        env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_BROKER_URL": REDIS_URL,
-               "MEDIA_ROOT": str(self.media), "SAFESORA_DATA_DIR": str(self.media.parent),
-               "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT), "OMP_NUM_THREADS": "1",
-               "DJANGO_SETTINGS_MODULE": "safesora.settings"}
-        start = self.log.stat().st_size if self.log.exists() else 0
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "safesora", "worker", "-Q", QUEUE, "--concurrency", "1",
-             "--prefetch-multiplier", "1", "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "-l", "INFO"],
-            cwd=ROOT, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(lambda: "ready." in self.log.read_text()[start:], 60, "the worker to start", self)
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)  # the worker and its pool child, no cleanup
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
+class GenerationWorker(Worker):
     def loads(self, generator: str) -> int:
         return self.log.read_text().count(f"loaded pipeline for {generator} ")
 
 
-def wait_for(condition, seconds: float, what: str, worker: Worker | None = None):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        if worker and worker.process.poll() is not None:
-            raise AssertionError(f"the worker exited while waiting for {what}:\n{worker.log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    tail = worker.log.read_text()[-3000:] if worker else ""
-    raise AssertionError(f"timed out waiting for {what}\n{tail}")
-
-
-def reset_connections(app) -> None:
-    """Drop the app's cached broker connections (as Celery does after a fork). Tasks run in-process
-    earlier in the session made them for the settings' broker, not this one."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture(scope="module")
 def broker():
-    """This process sends to the real Redis (the settings run tasks in-process when no broker is set)."""
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    app = run_jobs.app
-    saved = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url, app.conf.task_always_eager = REDIS_URL, False
-    reset_connections(app)
-    yield REDIS_URL
-    reset_connections(app)
-    app.conf.broker_url, app.conf.task_always_eager = saved
+    with real_broker() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +53,9 @@ def media_root(settings, shared_media):
 @pytest.fixture(scope="module")
 def worker(django_db_setup, django_db_blocker, broker, shared_media):
     with django_db_blocker.unblock():
-        process = Worker(shared_media, shared_media.parent / "worker.log")
+        process = GenerationWorker(QUEUE, shared_media.parent / "worker.log", env={
+            "MEDIA_ROOT": str(shared_media), "SAFESORA_DATA_DIR": str(shared_media.parent),
+            "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)})
         process.start()
     yield process
     process.stop()
@@ -138,7 +71,7 @@ def wait_done(job_ids, worker, seconds=90):
     def done():
         return GenerationJob.objects.filter(id__in=job_ids, state__in=jobs.FINAL_STATES).count() == len(job_ids)
 
-    wait_for(done, seconds, f"jobs {job_ids}", worker)
+    worker.wait_for(done, seconds, f"jobs {job_ids}")
     return list(GenerationJob.objects.filter(id__in=job_ids).order_by("id"))
 
 
@@ -205,8 +138,8 @@ def test_a_job_killed_mid_run_completes_after_restart_with_exactly_one_video(wor
     created = jobs.create_jobs([make_prompt()], [tiny_wan], [0], params={"num_inference_steps": 1000})
     job = created.get()
     enqueue(created)
-    wait_for(lambda: GenerationJob.objects.filter(id=job.id, state=JobState.RUNNING).exists(), 60,
-             "the job to start", worker)
+    worker.wait_for(lambda: GenerationJob.objects.filter(id=job.id, state=JobState.RUNNING).exists(), 60,
+                    "the job to start")
     time.sleep(0.5)
     worker.kill()
     job.refresh_from_db()

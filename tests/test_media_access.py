@@ -1,15 +1,11 @@
 """Video and poster files: only the lease holder (past or present), reviewers and staff get them;
 local files answer byte ranges the way Chromium's <video> asks; S3 media is a signed redirect."""
 
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
@@ -18,6 +14,7 @@ from django.utils import timezone
 from annotation.assignment import next_assignments, release_expired_leases
 from annotation.media import poster_url, video_url
 from tests.factories import make_campaign, make_generator, make_pair, make_prompt, make_reviewer, make_video
+from tests.s3 import use_s3_media
 
 pytestmark = pytest.mark.django_db
 
@@ -104,34 +101,8 @@ def test_only_get_and_head(pair, crowdworker):
     assert client.post(video_url(pair.video_0)).status_code in (403, 405)
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url, timeout=0.5)
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait()
-
-
 def test_s3_media_redirects_to_a_short_lived_signed_url(settings, s3_endpoint, crowdworker, other_crowdworker):
-    creds = {"access_key": "test", "secret_key": "test", "region_name": "us-east-1"}
-    boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="test", aws_secret_access_key="test",
-                 region_name="us-east-1").create_bucket(Bucket="media")
-    settings.S3_BUCKET = "media"
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {"bucket_name": "media", "endpoint_url": s3_endpoint, "querystring_auth": True,
-                    "querystring_expire": 120, "default_acl": None, **creds}}}
+    use_s3_media(settings, s3_endpoint, "media", querystring_expire=120)
     campaign = make_campaign(overlap=1, gold_rate=0)
     campaign.workers.add(crowdworker, other_crowdworker)
     prompt = make_prompt()

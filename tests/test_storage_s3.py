@@ -2,40 +2,13 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import boto3
-import pytest
+from tests.s3 import s3_client
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url, timeout=0.5)
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait()
 
 
 PROBE = """
@@ -54,8 +27,7 @@ print(json.dumps({"name": name, "data": data.decode(), "url": url,
 
 def test_media_round_trips_through_s3_with_signed_urls(s3_endpoint, tmp_path):
     creds = {"S3_ACCESS_KEY_ID": "test", "S3_SECRET_ACCESS_KEY": "test", "S3_REGION": "us-east-1"}
-    boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="test", aws_secret_access_key="test",
-                 region_name="us-east-1").create_bucket(Bucket="media")
+    s3_client(s3_endpoint).create_bucket(Bucket="media")
     env = {**os.environ, **creds, "S3_BUCKET": "media", "S3_ENDPOINT_URL": s3_endpoint,
            "SAFESORA_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "safesora.settings"}
     result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True)
