@@ -48,6 +48,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from generation.models import Prompt, Video
+from safesora.db import fetch_prepared
 from safesora.roles import CROWDWORKER
 
 from .answers import clean_answers, grade_gold
@@ -116,8 +117,9 @@ def start_of_today(now: datetime | None = None) -> datetime:
 
 
 # One query for everything a claim needs to know about the worker, per campaign.
+_CAMPAIGN_FIELDS = tuple(f.attname for f in Campaign._meta.concrete_fields)
 _STANDING_SQL = """
-SELECT c.*,
+SELECT {campaign_columns},
     EXISTS (SELECT 1 FROM annotation_campaign_workers w
             WHERE w.campaign_id = c.id AND w.user_id = %(user)s) AS is_listed,
     EXISTS (SELECT 1 FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id
@@ -131,7 +133,7 @@ SELECT c.*,
 FROM annotation_campaign c
 WHERE {where}
 ORDER BY c.created_at, c.id
-"""
+""".replace("{campaign_columns}", ", ".join(f"c.{Campaign._meta.get_field(f).column}" for f in _CAMPAIGN_FIELDS))
 
 
 def standings(user: AbstractBaseUser, campaign: Campaign | int | None = None,
@@ -144,10 +146,13 @@ def standings(user: AbstractBaseUser, campaign: Campaign | int | None = None,
                  "WHERE w.campaign_id = c.id AND w.user_id = %(user)s)")
     else:
         where, params["campaign"] = "c.id = %(campaign)s", getattr(campaign, "pk", campaign)
-    rows = list(Campaign.objects.raw(_STANDING_SQL.format(where=where), params))
-    return [Standing(campaign=c, today_count=c.today_count, gold_answered=c.gold_answered, gold_correct=c.gold_correct,
-                     reason=_refusal(user, c, bool(c.is_listed), bool(c.has_role)))
-            for c in rows]
+    found = []
+    for row in fetch_prepared(_STANDING_SQL.format(where=where), params):
+        c = Campaign.from_db(connection.alias, _CAMPAIGN_FIELDS, row[:len(_CAMPAIGN_FIELDS)])
+        c.is_listed, c.has_role, c.today_count, c.gold_answered, c.gold_correct = row[len(_CAMPAIGN_FIELDS):]
+        found.append(Standing(campaign=c, today_count=c.today_count, gold_answered=c.gold_answered,
+                              gold_correct=c.gold_correct, reason=_refusal(user, c, c.is_listed, c.has_role)))
+    return found
 
 
 def _refusal(user: AbstractBaseUser, campaign: Campaign, is_listed: bool, has_role: bool) -> str | None:
@@ -322,11 +327,9 @@ _CLAIM_SQL = _CLAIM_SQL.format(columns=", ".join(
 
 def _claim_postgresql(user_id: int, campaign_id: int, campaign_ids: list[int], count: int, cap: int,
                       gold: int, now: datetime, expires: datetime) -> list[Assignment]:
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {"user": user_id, "campaign": campaign_id, "campaigns": campaign_ids,
-                                    "count": count, "cap": cap, "gold": gold, "salt": str(user_id),
-                                    "now": now, "expires": expires})
-        rows = cursor.fetchall()
+    rows = fetch_prepared(_CLAIM_SQL, {"user": user_id, "campaign": campaign_id, "campaigns": campaign_ids,
+                                       "count": count, "cap": cap, "gold": gold, "salt": str(user_id),
+                                       "now": now, "expires": expires})
     return [_lease_from_row(row, user_id) for row in rows]
 
 
@@ -488,11 +491,10 @@ def _submit_active(user: AbstractBaseUser, assignment_id: int, values: dict[str,
         params.update(assignment=assignment_id, user=user.pk, now=now, time_spent_ms=time_spent_ms,
                       answers=json.dumps(values), video_0_labels=json.dumps(values["video_0_labels"]),
                       video_1_labels=json.dumps(values["video_1_labels"]))
-        with connection.cursor() as cursor:
-            cursor.execute(_SUBMIT_SQL, params)
-            row = cursor.fetchone()
-        if row is None:
+        rows = fetch_prepared(_SUBMIT_SQL, params)
+        if not rows:
             return None
+        row = rows[0]
         annotation = Annotation(id=row[0], pair_id=row[1], gold_correct=row[2], **fields)
         annotation._state.adding, annotation._state.db = False, connection.alias
         return annotation

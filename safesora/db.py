@@ -2,7 +2,7 @@
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar
 
 from django.db import connection, connections, models
@@ -28,6 +28,30 @@ def bulk_insert(model: type[models.Model], objects: Iterable[models.Model], batc
         for obj in objects:
             copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
     return len(objects)
+
+
+def fetch_prepared(sql: str, params: Mapping[str, object]) -> list[tuple]:
+    """Run one hot statement that returns rows and return them; on PostgreSQL as a server-side
+    prepared statement.
+
+    Django binds parameters client-side, so the server parses and plans every call anew; for the
+    claim statement planning took longer than running it. Prepared, each connection plans a
+    statement once. Errors come out as Django's (IntegrityError, ...), and the statement joins
+    the connection's current transaction like any other. Elsewhere it is a plain execute.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    import psycopg
+
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:  # Django turns preparing off; a huge threshold keeps it
+        raw.prepare_threshold = 2**31 - 1  # off for everything else, while prepare=True works
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall()
 
 
 def among(model: type[models.Model], field: str, values: list) -> models.Q | RawSQL:

@@ -1,9 +1,8 @@
 """CogVideoX text-to-video (`CogVideoXPipeline`): T5 text encoder, CogVideoX 3D VAE, expert-adaLN DiT."""
 
 from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXPipeline, CogVideoXTransformer3DModel
-from transformers import T5Config, T5EncoderModel
 
-from generation.pipelines.tiny import seeded, t5_tokenizer
+from generation.pipelines.tiny import seeded, t5_encoder, t5_tokenizer
 
 PIPELINE_CLASS = "CogVideoXPipeline"
 SUPPORTS_BATCH = True
@@ -35,10 +34,7 @@ def build_tiny(seed: int = 0) -> CogVideoXPipeline:
     """A CogVideoXPipeline of the real classes at toy size with random weights drawn from `seed`."""
     tokenizer = t5_tokenizer()
     with seeded(seed):
-        text_encoder = T5EncoderModel(T5Config(
-            vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
-            relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
-        )).eval()
+        text_encoder = t5_encoder(tokenizer)
         vae = AutoencoderKLCogVideoX(
             down_block_types=("CogVideoXDownBlock3D",) * 4, up_block_types=("CogVideoXUpBlock3D",) * 4,
             block_out_channels=(8, 8, 8, 8), latent_channels=4, layers_per_block=1, norm_num_groups=2,

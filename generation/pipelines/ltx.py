@@ -1,9 +1,8 @@
 """LTX-Video text-to-video (`LTXPipeline`): T5 text encoder, a highly compressing video VAE, and a DiT."""
 
 from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXPipeline, LTXVideoTransformer3DModel
-from transformers import T5Config, T5EncoderModel
 
-from generation.pipelines.tiny import seeded, t5_tokenizer
+from generation.pipelines.tiny import seeded, t5_encoder, t5_tokenizer
 
 PIPELINE_CLASS = "LTXPipeline"
 SUPPORTS_BATCH = True
@@ -34,10 +33,7 @@ def build_tiny(seed: int = 0) -> LTXPipeline:
     """An LTXPipeline of the real classes at toy size with random weights drawn from `seed`."""
     tokenizer = t5_tokenizer()
     with seeded(seed):
-        text_encoder = T5EncoderModel(T5Config(
-            vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
-            relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
-        )).eval()
+        text_encoder = t5_encoder(tokenizer)
         vae = AutoencoderKLLTXVideo(
             latent_channels=8, block_out_channels=(8, 8, 8, 8), decoder_block_out_channels=(8, 8, 8, 8),
             layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1),

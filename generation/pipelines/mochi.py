@@ -1,9 +1,8 @@
 """Mochi 1 text-to-video (`MochiPipeline`): T5 text encoder, asymmetric DiT, a VAE compressing time by 6."""
 
 from diffusers import AutoencoderKLMochi, FlowMatchEulerDiscreteScheduler, MochiPipeline, MochiTransformer3DModel
-from transformers import T5Config, T5EncoderModel
 
-from generation.pipelines.tiny import seeded, t5_tokenizer
+from generation.pipelines.tiny import seeded, t5_encoder, t5_tokenizer
 
 PIPELINE_CLASS = "MochiPipeline"
 SUPPORTS_BATCH = True
@@ -35,10 +34,7 @@ def build_tiny(seed: int = 0) -> MochiPipeline:
     """
     tokenizer = t5_tokenizer()
     with seeded(seed):
-        text_encoder = T5EncoderModel(T5Config(
-            vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
-            relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
-        )).eval()
+        text_encoder = t5_encoder(tokenizer)
         vae = AutoencoderKLMochi(
             latent_channels=12, out_channels=3, encoder_block_out_channels=(32, 32, 32, 32),
             decoder_block_out_channels=(32, 32, 32, 32), layers_per_block=(1, 1, 1, 1, 1),

@@ -11,7 +11,15 @@ from collections.abc import Iterator
 
 import torch
 from diffusers.utils import logging as diffusers_logging
-from transformers import CLIPTokenizer, LlamaTokenizer, T5Tokenizer
+from transformers import (
+    CLIPTokenizer,
+    LlamaTokenizer,
+    T5Config,
+    T5EncoderModel,
+    T5Tokenizer,
+    UMT5Config,
+    UMT5EncoderModel,
+)
 
 
 @contextlib.contextmanager
@@ -50,6 +58,15 @@ def t5_tokenizer(model_max_length: int = 512) -> T5Tokenizer:
     vocab += [(char, -8.0) for char in _CHARS]
     vocab += [(f"▁{char}", -9.0) for char in _CHARS]
     return T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=model_max_length)
+
+
+def t5_encoder(tokenizer: T5Tokenizer, umt5: bool = False) -> T5EncoderModel | UMT5EncoderModel:
+    """A 2-layer, 32-wide T5 text encoder (UMT5 for Wan) over `tokenizer`; build it inside seeded()."""
+    config_class, model_class = (UMT5Config, UMT5EncoderModel) if umt5 else (T5Config, T5EncoderModel)
+    return model_class(config_class(
+        vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+        relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+    )).eval()
 
 
 def _bytes_to_unicode() -> list[str]:

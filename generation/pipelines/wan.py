@@ -1,9 +1,8 @@
 """Wan 2.1 text-to-video (`WanPipeline`): UMT5 text encoder, Wan 3D causal VAE, flow-matching DiT."""
 
 from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanPipeline, WanTransformer3DModel
-from transformers import UMT5Config, UMT5EncoderModel
 
-from generation.pipelines.tiny import seeded, t5_tokenizer
+from generation.pipelines.tiny import seeded, t5_encoder, t5_tokenizer
 
 PIPELINE_CLASS = "WanPipeline"
 SUPPORTS_BATCH = True
@@ -41,10 +40,7 @@ def build_tiny(seed: int = 0) -> WanPipeline:
     """A WanPipeline of the real classes at toy size with random weights drawn from `seed`."""
     tokenizer = t5_tokenizer()
     with seeded(seed):
-        text_encoder = UMT5EncoderModel(UMT5Config(
-            vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
-            relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
-        )).eval()
+        text_encoder = t5_encoder(tokenizer, umt5=True)
         vae = AutoencoderKLWan(base_dim=8, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
                                temperal_downsample=[False, True, True]).eval()
         transformer = WanTransformer3DModel(
