@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from safesora.admin import NotAddedHereAdmin
 
 from .models import Annotation, Assignment, Campaign, Pair, Review
 
@@ -29,7 +32,9 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Annotation)
-class AnnotationAdmin(admin.ModelAdmin):
+class AnnotationAdmin(NotAddedHereAdmin):
+    not_added_here = _("Annotations are made by crowdworkers on the annotation page (/annotate/) or the API, "
+                       "which lease the pair first; corrections are reviews (/review/).")
     list_display = ["id", "pair", "user", "helpfulness", "harmlessness", "video_0_is_safe", "video_1_is_safe",
                     "gold_correct", "submitted_at"]
     list_filter = ["helpfulness", "harmlessness", "gold_correct"]
@@ -39,11 +44,19 @@ class AnnotationAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # annotations are never edited; reviews record corrections
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # the pair's counters and the agreement figures count them
+
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(NotAddedHereAdmin):
+    not_added_here = _("Reviews are recorded by reviewers on the review queue (/review/), which shows every "
+                       "answer of the pair first.")
     list_display = ["id", "pair", "reviewer", "helpfulness", "harmlessness", "created_at"]
     raw_id_fields = ["pair", "reviewer"]
 
     def has_change_permission(self, request, obj=None):
         return False  # append-only history
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # append-only history: who changed what, and when

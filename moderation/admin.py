@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from exports.models import ExportRun, ExportState
+from safesora.admin import NotAddedHereAdmin
 from safesora.taxonomy import HARM_BY_KEY, HARM_KEYS
 
 from .evaluate import REPORT_FILES, UNSAFE
@@ -190,15 +191,13 @@ def _fmt(value) -> str:
 
 
 @admin.register(Prediction)
-class PredictionAdmin(admin.ModelAdmin):
+class PredictionAdmin(NotAddedHereAdmin):
+    not_added_here = _("Predictions are not entered by hand. The active moderation model screens every new video "
+                       "as it is generated; to score a video yourself use `python manage.py moderate VIDEO_ID` or "
+                       "POST /api/moderation/score.")
     list_display = ["id", "video", "model", "unsafe_probability", "flagged", "created_at"]
     list_filter = ["flagged", "model"]
     raw_id_fields = ["video"]
     readonly_fields = ["video", "model", "scores", "unsafe_probability", "flagged", "created_at"]
     show_full_result_count = False
 
-    def add_view(self, request, form_url="", extra_context=None):
-        """Predictions are written by screening only (moderation.screening.record_prediction): no form."""
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
-                   "title": _("Predictions are made by screening")}
-        return TemplateResponse(request, "admin/moderation/prediction/no_add.html", context)

@@ -1,6 +1,23 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from .models import ApiToken
+
+
+class NotAddedHereAdmin(admin.ModelAdmin):
+    """For records only one code path may write (annotations, reviews, predictions): the Add page
+    says where they come from instead of offering a form that would bypass that path's checks."""
+
+    not_added_here = ""  # a sentence: where these records come from
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": _("Not added here"), "explanation": self.not_added_here}
+        return TemplateResponse(request, "admin/not_added_here.html", context)
 
 
 @admin.register(ApiToken)
