@@ -117,9 +117,9 @@ def start_of_today(now: datetime | None = None) -> datetime:
 
 
 # One query for everything a claim needs to know about the worker, per campaign.
-_CAMPAIGN_FIELDS = tuple(f.attname for f in Campaign._meta.concrete_fields)
+_CAMPAIGN_FIELDS = tuple(f.attname for f in Campaign._meta.concrete_fields)  # from_db's order
 _STANDING_SQL = """
-SELECT {campaign_columns},
+SELECT {columns},
     EXISTS (SELECT 1 FROM annotation_campaign_workers w
             WHERE w.campaign_id = c.id AND w.user_id = %(user)s) AS is_listed,
     EXISTS (SELECT 1 FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id
@@ -133,7 +133,8 @@ SELECT {campaign_columns},
 FROM annotation_campaign c
 WHERE {where}
 ORDER BY c.created_at, c.id
-""".replace("{campaign_columns}", ", ".join(f"c.{Campaign._meta.get_field(f).column}" for f in _CAMPAIGN_FIELDS))
+"""
+_CAMPAIGN_COLUMNS = ", ".join(f"c.{f.column}" for f in Campaign._meta.concrete_fields)
 
 
 def standings(user: AbstractBaseUser, campaign: Campaign | int | None = None,
@@ -147,7 +148,7 @@ def standings(user: AbstractBaseUser, campaign: Campaign | int | None = None,
     else:
         where, params["campaign"] = "c.id = %(campaign)s", getattr(campaign, "pk", campaign)
     found = []
-    for row in fetch_prepared(_STANDING_SQL.format(where=where), params):
+    for row in fetch_prepared(_STANDING_SQL.format(columns=_CAMPAIGN_COLUMNS, where=where), params):
         c = Campaign.from_db(connection.alias, _CAMPAIGN_FIELDS, row[:len(_CAMPAIGN_FIELDS)])
         c.is_listed, c.has_role, c.today_count, c.gold_answered, c.gold_correct = row[len(_CAMPAIGN_FIELDS):]
         found.append(Standing(campaign=c, today_count=c.today_count, gold_answered=c.gold_answered,

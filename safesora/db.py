@@ -5,6 +5,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar
 
+import psycopg
 from django.db import connection, connections, models
 from django.db.models.expressions import RawSQL
 
@@ -36,20 +37,17 @@ def fetch_prepared(sql: str, params: Mapping[str, object]) -> list[tuple]:
 
     Django binds parameters client-side, so the server parses and plans every call anew; for the
     claim statement planning took longer than running it. Prepared, each connection plans a
-    statement once. Errors come out as Django's (IntegrityError, ...), and the statement joins
-    the connection's current transaction like any other. Elsewhere it is a plain execute.
+    statement once (settings.py keeps psycopg's preparing on; with `prepare_threshold` None in
+    the database OPTIONS, e.g. behind an old PgBouncer, this is a plain execute). Errors come out
+    as Django's (IntegrityError, ...), and the statement joins the connection's current
+    transaction like any other. Elsewhere it is a plain execute.
     """
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
-    import psycopg
-
     connection.ensure_connection()
-    raw = connection.connection
-    if raw.prepare_threshold is None:  # Django turns preparing off; a huge threshold keeps it
-        raw.prepare_threshold = 2**31 - 1  # off for everything else, while prepare=True works
-    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchall()
 

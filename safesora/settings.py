@@ -114,6 +114,11 @@ DATABASES = {
         conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", False),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django opens psycopg connections with prepare_threshold None, which also ignores
+    # prepare=True; a threshold never reached keeps automatic preparing off while the engine's
+    # hot statements (safesora.db.fetch_prepared) are prepared on the server.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Persistent connections buy nothing for a local file, and SQLite wants a busy timeout
     # so the demo's server and in-process tasks can share it.
