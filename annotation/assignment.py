@@ -95,7 +95,7 @@ class Standing:
     """Where a worker stands on one campaign: what the engine checks before a claim."""
 
     campaign: Campaign
-    today_count: int
+    today_count: int | None  # submitted since local midnight; counted only under a daily cap
     gold_answered: int
     gold_correct: int
     reason: str | None  # why the worker is refused, or None
@@ -116,7 +116,9 @@ def start_of_today(now: datetime | None = None) -> datetime:
     return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-# One query for everything a claim needs to know about the worker, per campaign.
+# One query for everything a claim needs to know about the worker, per campaign. Its cost must
+# not grow with the worker's history: today's count is taken only under a daily cap (so it
+# counts at most the cap's worth of rows), the gold counts one row per gold pair answered.
 _CAMPAIGN_FIELDS = tuple(f.attname for f in Campaign._meta.concrete_fields)  # from_db's order
 _STANDING_SQL = """
 SELECT {columns},
@@ -124,13 +126,16 @@ SELECT {columns},
             WHERE w.campaign_id = c.id AND w.user_id = %(user)s) AS is_listed,
     EXISTS (SELECT 1 FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id
             WHERE ug.user_id = %(user)s AND g.name = %(role)s) AS has_role,
-    (SELECT count(*) FROM annotation_annotation an
-     WHERE an.user_id = %(user)s AND an.submitted_at >= %(day)s) AS today_count,
-    (SELECT count(*) FROM annotation_annotation an JOIN annotation_pair p ON p.id = an.pair_id
-     WHERE an.user_id = %(user)s AND an.gold_correct IS NOT NULL AND p.campaign_id = c.id) AS gold_answered,
-    (SELECT count(*) FROM annotation_annotation an JOIN annotation_pair p ON p.id = an.pair_id
-     WHERE an.user_id = %(user)s AND an.gold_correct = %(true)s AND p.campaign_id = c.id) AS gold_correct
+    CASE WHEN c.daily_cap IS NOT NULL THEN
+        (SELECT count(*) FROM annotation_annotation an
+         WHERE an.user_id = %(user)s AND an.submitted_at >= %(day)s) END AS today_count,
+    coalesce(gold.answered, 0), coalesce(gold.correct, 0)
 FROM annotation_campaign c
+LEFT JOIN (
+    SELECT p.campaign_id, count(*) AS answered, sum(CASE WHEN an.gold_correct THEN 1 ELSE 0 END) AS correct
+    FROM annotation_annotation an JOIN annotation_pair p ON p.id = an.pair_id
+    WHERE an.user_id = %(user)s AND an.gold_correct IS NOT NULL
+    GROUP BY p.campaign_id) AS gold ON gold.campaign_id = c.id
 WHERE {where}
 ORDER BY c.created_at, c.id
 """

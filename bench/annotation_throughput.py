@@ -3,7 +3,9 @@
 Each annotator logs in (session cookie + CSRF token, as the browser does; or `--auth token`),
 then repeats: POST /api/annotation/next, POST .../submit. Reported per overlap (1 and 3): cycles
 per second, p50/p99 latency of next and of submit, and the number of over-assigned pairs
-(must be 0), with the gunicorn settings used and the CPU each side burned.
+(must be 0), with the gunicorn settings used and the CPU each side burned. Each overlap runs a
+warm-up, then ANALYZE of the engine's tables (what autovacuum does on a live database), then
+the measured seconds.
 
 The load generator is a lean hand-written HTTP/1.1 keep-alive client on asyncio streams: the
 machine's 2 cores are the limit, and a heavier client (httpx costs 4-5 ms CPU per cycle) takes
@@ -149,6 +151,7 @@ async def drive(annotators: list[Annotator], warmup: float, seconds: float, coun
 
     async def clock() -> None:
         await asyncio.sleep(warmup)
+        await asyncio.to_thread(refresh_statistics)
         measuring["on"] = True
         measuring["started"] = time.perf_counter()
         measuring["cpu"] = time.process_time()
@@ -162,6 +165,21 @@ async def drive(annotators: list[Annotator], warmup: float, seconds: float, coun
         a.http.close()
     return {"cycles": measuring["cycles"], "elapsed": elapsed, "client_cpu": client_cpu, "server_cpu": server_cpu_used,
             "next_ms": next_ms, "submit_ms": submit_ms}
+
+
+def refresh_statistics() -> None:
+    """ANALYZE the engine's tables, as autovacuum does on a live database.
+
+    The seed analyzes empty lease and annotation tables; prepared statements planned from those
+    statistics scan them sequentially, and on a server with autovacuum off (as on the CI
+    machine) nothing would ever replan them. Runs in its own thread: Django's connections are
+    per thread and the event loop may not block on one.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotation_assignment, annotation_annotation, annotation_pair")
+    connection.close()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -225,6 +243,14 @@ def seed(pairs_per_campaign: int, overlaps: list[int], annotators: int, gold_pai
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     return campaigns, users, tokens
+
+
+def server_setting(name: str) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s)", [name])
+        return cursor.fetchone()[0]
 
 
 def free_port() -> int:
@@ -336,7 +362,9 @@ def main() -> None:
                          "auth": args.auth, "pairs_per_next": args.count, "gunicorn": gunicorn,
                          "sessions": sessions,
                          "client": "hand-written HTTP/1.1 keep-alive over asyncio streams",
-                         "cpus": os.cpu_count(), "load_average_before": os.getloadavg()[0]}
+                         "cpus": os.cpu_count(), "load_average_before": os.getloadavg()[0],
+                         "server_autovacuum": server_setting("autovacuum"),
+                         "statistics": "ANALYZE of the engine's tables after each warm-up"}
         try:
             for overlap in overlaps:
                 campaign = campaigns[overlap]

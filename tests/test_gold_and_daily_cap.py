@@ -10,6 +10,7 @@ from annotation.assignment import (
     AssignmentRefused,
     next_assignments,
     refusal_reason,
+    skip_assignment,
     standings,
     submit_annotation,
     todays_count,
@@ -88,6 +89,7 @@ def test_no_gold_when_the_rate_is_zero(campaign):
 def test_daily_cap(campaign):
     campaign.gold_rate, campaign.daily_cap = 0, 2
     campaign.save()
+    make_pairs(campaign, 2)
     alice = make_user()
     campaign.workers.add(alice)
     leases = next_assignments(alice, count=5)
@@ -98,6 +100,14 @@ def test_daily_cap(campaign):
     with pytest.raises(AssignmentRefused, match="today's limit of 2"):
         next_assignments(alice)
     assert "today's limit" in refusal_reason(alice, campaign)
+    assert standings(alice, campaign)[0].today_count == 2
+    campaign.daily_cap = None  # without a cap the claim does not count the day's work at all
+    campaign.save()
+    assert standings(alice, campaign)[0].today_count is None
+    (extra,) = next_assignments(alice)
+    skip_assignment(alice, extra.pk, "test")
+    campaign.daily_cap = 2
+    campaign.save()
     Annotation.objects.filter(user=alice).update(submitted_at=timezone.now() - timedelta(days=1))
     assert todays_count(alice) == 0
     assert len(next_assignments(alice, count=5)) == 2

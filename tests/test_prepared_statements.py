@@ -18,17 +18,23 @@ def prepared_statements() -> list[str]:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side prepared statements are PostgreSQL's")
-def test_claim_and_submit_are_prepared_once_per_connection(crowdworker):
+def test_claim_and_submit_are_prepared_and_planned_once_per_connection(crowdworker):
     campaign = make_campaign(overlap=1, gold_rate=0)
     campaign.workers.add(crowdworker)
-    make_pairs(campaign, 4)
-    for _ in range(2):
+    make_pairs(campaign, 6)
+    for _ in range(3):
         lease = next_assignments(crowdworker, count=1)[0]
         submit_annotation(crowdworker, lease.pk, valid_answers(), 1000)
     statements = prepared_statements()
-    assert sum("WITH mine AS" in s for s in statements) == 1  # the claim, planned once for both calls
+    assert sum("WITH mine AS" in s for s in statements) == 1  # the claim, prepared once for all calls
     assert sum("WITH lease AS" in s for s in statements) == 1  # the submit
     assert any("FROM annotation_campaign c" in s for s in statements)  # the standing
+    with connection.cursor() as cursor:  # and planned once: not replanned on every call
+        cursor.execute("SELECT current_setting('plan_cache_mode'), generic_plans, custom_plans "
+                       "FROM pg_prepared_statements WHERE statement LIKE '%%WITH mine AS%%'")
+        mode, generic, custom = cursor.fetchone()
+    assert mode == "force_generic_plan"  # settings: DB_PLAN_CACHE_MODE's default
+    assert generic == 3 and custom == 0
 
 
 def test_a_failing_prepared_statement_raises_djangos_error_and_the_transaction_recovers(crowdworker):

@@ -22,6 +22,7 @@ print(json.dumps({
     "debug": settings.DEBUG,
     "hosts": settings.ALLOWED_HOSTS,
     "secret": settings.SECRET_KEY,
+    "db_options": settings.DATABASES["default"].get("OPTIONS", {}),
 }))
 """
 
@@ -29,7 +30,7 @@ print(json.dumps({
 def probe(tmp_path, **env):
     clean = {k: v for k, v in os.environ.items()
              if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "S3_BUCKET", "SECRET_KEY", "DEBUG",
-                          "ALLOWED_HOSTS", "SAFESORA_DATA_DIR", "MEDIA_ROOT"}}
+                          "ALLOWED_HOSTS", "SAFESORA_DATA_DIR", "MEDIA_ROOT", "DB_PLAN_CACHE_MODE"}}
     clean.update(SAFESORA_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="safesora.settings", **env)
     result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True)
     return result
@@ -59,6 +60,14 @@ def test_production_settings_from_environment(tmp_path):
     assert out["storage"] == "S3Storage"
     assert out["secret"] == "from-env" and out["debug"] is True
     assert out["hosts"] == ["label.example.org"]
+    assert out["db_options"]["options"] == "-c plan_cache_mode=force_generic_plan"
+
+
+def test_the_plan_cache_mode_can_be_left_to_the_server(tmp_path):
+    """Behind a pooler that drops startup options, the mode is set on the role instead."""
+    out = json.loads(probe(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/somedb",
+                           DB_PLAN_CACHE_MODE="").stdout)
+    assert "options" not in out["db_options"]
 
 
 def test_a_malformed_variable_is_a_clear_error(tmp_path):
