@@ -142,6 +142,11 @@ ORDER BY c.created_at, c.id
 _CAMPAIGN_COLUMNS = ", ".join(f"c.{f.column}" for f in Campaign._meta.concrete_fields)
 
 
+def standing_sql(where: str) -> str:
+    """The standing statement for the campaigns `where` selects (alias c)."""
+    return _STANDING_SQL.format(columns=_CAMPAIGN_COLUMNS, where=where)
+
+
 def standings(user: AbstractBaseUser, campaign: Campaign | int | None = None,
               now: datetime | None = None) -> list[Standing]:
     """The worker's standing on one campaign, or on every active campaign they are listed on."""
@@ -153,7 +158,7 @@ def standings(user: AbstractBaseUser, campaign: Campaign | int | None = None,
     else:
         where, params["campaign"] = "c.id = %(campaign)s", getattr(campaign, "pk", campaign)
     found = []
-    for row in fetch_prepared(_STANDING_SQL.format(columns=_CAMPAIGN_COLUMNS, where=where), params):
+    for row in fetch_prepared(standing_sql(where), params):
         c = Campaign.from_db(connection.alias, _CAMPAIGN_FIELDS, row[:len(_CAMPAIGN_FIELDS)])
         c.is_listed, c.has_role, c.today_count, c.gold_answered, c.gold_correct = row[len(_CAMPAIGN_FIELDS):]
         found.append(Standing(campaign=c, today_count=c.today_count, gold_answered=c.gold_answered,

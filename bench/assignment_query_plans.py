@@ -98,7 +98,7 @@ def main() -> None:
         assert trap_sql != engine._CLAIM_SQL
         trap_plan, trap_ms = explain(trap_sql, params)
         gold_plan, gold_ms = explain(engine._CLAIM_SQL, {**params, "gold": 1})
-        standing_sql = engine._STANDING_SQL.format(where="c.id = %(campaign)s")
+        standing_sql = engine.standing_sql("c.id = %(campaign)s")
         standing_plan, standing_ms = explain(standing_sql, {"user": user.pk, "role": "crowdworker", "true": True,
                                                             "day": engine.start_of_today(now),
                                                             "campaign": campaign.pk})
