@@ -33,6 +33,7 @@ SKIP LOCKED so concurrent workers do not queue on the same rows). Elsewhere (the
 where writers are serialized anyway) plain ORM statements in one transaction do the same.
 """
 
+import functools
 import json
 import random
 from collections import Counter
@@ -142,6 +143,7 @@ ORDER BY c.created_at, c.id
 _CAMPAIGN_COLUMNS = ", ".join(f"c.{f.column}" for f in Campaign._meta.concrete_fields)
 
 
+@functools.cache
 def standing_sql(where: str) -> str:
     """The standing statement for the campaigns `where` selects (alias c)."""
     return _STANDING_SQL.format(columns=_CAMPAIGN_COLUMNS, where=where)
@@ -159,14 +161,17 @@ def standings(user: AbstractBaseUser, campaign: Campaign | int | None = None,
         where, params["campaign"] = "c.id = %(campaign)s", getattr(campaign, "pk", campaign)
     found = []
     for row in fetch_prepared(standing_sql(where), params):
-        c = Campaign.from_db(connection.alias, _CAMPAIGN_FIELDS, row[:len(_CAMPAIGN_FIELDS)])
-        c.is_listed, c.has_role, c.today_count, c.gold_answered, c.gold_correct = row[len(_CAMPAIGN_FIELDS):]
-        found.append(Standing(campaign=c, today_count=c.today_count, gold_answered=c.gold_answered,
-                              gold_correct=c.gold_correct, reason=_refusal(user, c, c.is_listed, c.has_role)))
+        campaign = Campaign.from_db(connection.alias, _CAMPAIGN_FIELDS, row[:len(_CAMPAIGN_FIELDS)])
+        is_listed, has_role, today_count, gold_answered, gold_correct = row[len(_CAMPAIGN_FIELDS):]
+        standing = Standing(campaign=campaign, today_count=today_count, gold_answered=gold_answered,
+                            gold_correct=gold_correct, reason=None)
+        standing.reason = _refusal(user, standing, is_listed, has_role)
+        found.append(standing)
     return found
 
 
-def _refusal(user: AbstractBaseUser, campaign: Campaign, is_listed: bool, has_role: bool) -> str | None:
+def _refusal(user: AbstractBaseUser, standing: Standing, is_listed: bool, has_role: bool) -> str | None:
+    campaign = standing.campaign
     if not user.is_active:
         return _("This account is disabled.")
     if not (has_role or user.is_staff):
@@ -175,10 +180,10 @@ def _refusal(user: AbstractBaseUser, campaign: Campaign, is_listed: bool, has_ro
         return _("The campaign “%(name)s” is closed.") % {"name": campaign.name}
     if not is_listed:
         return _("You are not on the list of crowdworkers of the campaign “%(name)s”.") % {"name": campaign.name}
-    if campaign.daily_cap is not None and campaign.today_count >= campaign.daily_cap:
+    if standing.cap_left == 0:
         return _("You reached today's limit of %(cap)d pairs. Thank you, and see you tomorrow.") % {
             "cap": campaign.daily_cap}
-    answered, correct = campaign.gold_answered, campaign.gold_correct
+    answered, correct = standing.gold_answered, standing.gold_correct
     if answered >= max(campaign.gold_min_answers, 1) and correct / answered < campaign.gold_min_accuracy:
         return _("Your accuracy on check pairs is %(got).0f%% (%(correct)d of %(answered)d), below the "
                  "%(need).0f%% this campaign requires. An admin will review your work.") % {
