@@ -1,5 +1,8 @@
+import os
+
 import pytest
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import make_user
 from tests.s3 import s3_server
 
@@ -31,3 +34,23 @@ def s3_endpoint():
     """A local S3-compatible endpoint (moto's server), shared by the tests that store media in S3."""
     with s3_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Debian Chromium for the whole run (Playwright); tests open their own contexts."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed")
+    # Playwright's sync API keeps an asyncio loop in this thread; Django refuses ORM calls from a
+    # thread with a running loop unless told it is safe, which it is here (tests, no async code).
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
