@@ -158,6 +158,34 @@ def pair_video_verdicts(answers: Sequence[Mapping], review: Mapping | None = Non
                                  video_votes(review, side) if review is not None else None) for side in SIDES)
 
 
+# A threshold is read to two decimals, as people write shares: 0.67 means "at least 2 of 3"
+# although 2/3 is stored as 0.6667. Half of the last written digit is the tolerance.
+AGREEMENT_TOLERANCE = 0.005
+
+
+def parse_share(text: str) -> float:
+    """A share in [0, 1] written as a decimal (`0.67`), a fraction (`2/3`) or a percentage (`67%`)."""
+    value = str(text).strip()
+    try:
+        if value.endswith("%"):
+            share = float(value[:-1]) / 100
+        elif "/" in value:
+            top, bottom = value.split("/", 1)
+            share = int(top) / int(bottom)
+        else:
+            share = float(value)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"not a share: {text!r} (write 0.67, 2/3 or 67%)") from None
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"a share must be between 0 and 1, got {text!r}")
+    return share
+
+
+def agreement_passes(agreement: float, threshold: float) -> bool:
+    """Whether an answer with this agreement meets a minimum-agreement threshold (to two decimals)."""
+    return threshold <= 0 or agreement >= threshold - AGREEMENT_TOLERANCE
+
+
 def with_min_agreement(verdict: PairVerdict, threshold: float) -> PairVerdict:
     """The verdict with every answer whose agreement is below `threshold` made undecided.
 
@@ -165,7 +193,8 @@ def with_min_agreement(verdict: PairVerdict, threshold: float) -> PairVerdict:
     """
     if verdict.reviewed or threshold <= 0:
         return verdict
-    choices = {q: (c if verdict.agreement[q] >= threshold else None) for q, c in verdict.choices.items()}
+    choices = {q: (c if agreement_passes(verdict.agreement[q], threshold) else None)
+               for q, c in verdict.choices.items()}
     return replace(verdict, choices=choices)
 
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from annotation.aggregation import parse_share
 from annotation.models import Campaign
 from generation.models import Generator
 
@@ -15,9 +16,10 @@ class NewExportForm(forms.Form):
                               help_text=_("The same seed and data give the same train/test split."))
     test_fraction = forms.FloatField(label=_("Test fraction"), initial=0.1, min_value=0, max_value=0.99,
                                      help_text=_("Share of prompts without a fixed split that go to test."))
-    min_agreement = forms.FloatField(
-        label=_("Minimum agreement"), initial=0.0, min_value=0, max_value=1,
-        help_text=_("Answers fewer annotators agreed on count as undecided (0.67: at least 2 of 3)."))
+    min_agreement = forms.CharField(
+        label=_("Minimum agreement"), initial="0", max_length=20,
+        help_text=_("Answers fewer annotators agreed on count as undecided; read to two decimals "
+                    "(0.67 or 2/3: at least 2 of 3)."))
     include_incomplete = forms.BooleanField(label=_("Include pairs missing some annotations"), required=False)
     include_gold = forms.BooleanField(label=_("Include gold (control) pairs"), required=False)
     generators = forms.ModelMultipleChoiceField(
@@ -32,6 +34,12 @@ class NewExportForm(forms.Form):
                                 help_text=_("YYYY-MM-DD HH:MM; empty: up to now. Reproduces the data as it stood."))
     include_videos = forms.BooleanField(label=_("Include video files"), required=False, initial=True)
     license = forms.CharField(label=_("License"), initial="cc-by-nc-4.0", max_length=100)
+
+    def clean_min_agreement(self) -> float:
+        try:
+            return parse_share(self.cleaned_data["min_agreement"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean(self):
         data = super().clean()

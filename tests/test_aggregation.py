@@ -14,6 +14,7 @@ from annotation.aggregation import (
     iter_pair_verdicts,
     majority,
     pair_video_verdicts,
+    parse_share,
     with_min_agreement,
 )
 from annotation.models import Annotation, Pair
@@ -195,3 +196,30 @@ def test_min_agreement_makes_weak_answers_undecided_but_not_reviewed_ones():
     assert with_min_agreement(aggregate_pair(answers), 0.6).decided
     reviewed = with_min_agreement(aggregate_pair(answers, answer("video_1")), 0.75)
     assert reviewed.choices["harmlessness"] == "video_1"
+
+
+def answers_split(agree: int, of: int) -> list[dict]:
+    return [answer("video_0")] * agree + [answer("video_1")] * (of - agree)
+
+
+@pytest.mark.parametrize("written", ["0.66", "0.67", "2/3", "67%"])
+def test_documented_thresholds_keep_two_of_three_and_three_of_four(written):
+    threshold = parse_share(written)
+    for agree, of in [(2, 3), (3, 4)]:
+        assert with_min_agreement(aggregate_pair(answers_split(agree, of)), threshold).decided, (agree, of, written)
+    # ...and still leave out what falls short: 3 of 5 (0.6) and a 1-1 tie.
+    assert not with_min_agreement(aggregate_pair(answers_split(3, 5)), threshold).decided
+    assert not with_min_agreement(aggregate_pair(answers_split(1, 2)), threshold).decided
+
+
+def test_three_quarters_leaves_out_two_of_three_but_keeps_three_of_four():
+    for written in ("0.75", "3/4"):
+        threshold = parse_share(written)
+        assert not with_min_agreement(aggregate_pair(answers_split(2, 3)), threshold).decided
+        assert with_min_agreement(aggregate_pair(answers_split(3, 4)), threshold).decided
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1/0", "3/2", "-0.1", "1.5", "150%", "nan/1"])
+def test_a_share_that_is_not_one_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_share(text)

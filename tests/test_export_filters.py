@@ -96,3 +96,16 @@ def test_bad_input_is_refused_before_anything_is_written(project, settings):
     with pytest.raises(CommandError):
         export("z", "--until", "next tuesday")
     assert sorted(p.name for p in settings.EXPORTS_ROOT.iterdir()) == ["taken"]
+
+
+def test_the_readme_example_keeps_two_of_three_majorities(project):
+    p = project.pairs
+    for name, written in [("two-decimals", "0.67"), ("fraction", "2/3")]:
+        root, manifest = export(name, "--min-agreement", written)
+        assert pair_ids(root) == {p["majority"].id, p["unanimous"].id, p["reviewed"].id}
+        assert manifest["counts"]["below_min_agreement_by_question"]["harmlessness"] == 0
+
+
+def test_min_agreement_that_is_not_a_share_is_refused(project):
+    with pytest.raises(CommandError, match="not a share"):
+        export("bad", "--min-agreement", "two thirds")

@@ -1,3 +1,4 @@
+import argparse
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -5,6 +6,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
+from annotation.aggregation import parse_share
 from exports import runs
 from exports.hub import HubError, push_to_hub
 from exports.models import ExportState
@@ -22,6 +24,13 @@ def moment(value: str):
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
+def share(value: str) -> float:
+    try:
+        return parse_share(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 class Command(BaseCommand):
     help = ("Export a release: SafeSora-format files, a Hugging Face dataset, TRL preference pairs and a "
             "manifest, into EXPORTS_ROOT/<name> (see docs/exports.md).")
@@ -33,8 +42,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0, help="Seed of the train/test split by prompt.")
         parser.add_argument("--test-fraction", type=float, default=0.1,
                             help="Share of prompts (without a fixed split) put in test (default 0.1).")
-        parser.add_argument("--min-agreement", type=float, default=0.0,
-                            help="Answers with lower annotator agreement count as undecided (0..1).")
+        parser.add_argument("--min-agreement", type=share, default=0.0,
+                            help="Answers with lower annotator agreement count as undecided: a share read to "
+                                 "two decimals (0.67 or 2/3: at least 2 of 3 agree).")
         parser.add_argument("--include-incomplete", action="store_true",
                             help="Also export pairs that miss some of their required annotations.")
         parser.add_argument("--include-gold", action="store_true", help="Also export gold (control) pairs.")
