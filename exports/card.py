@@ -31,8 +31,24 @@ def size_category(n: int) -> str:
     return "n>10M"
 
 
+def declared(configs: dict) -> dict:
+    """The configs and splits the card declares: those with rows.
+
+    `datasets` cannot load a declared split that has no rows ("Instruction 'test' corresponds to
+    no data"), so an empty split is left out of the card (its empty shard stays on disk) and a
+    config with no rows at all is not declared.
+    """
+    kept = {}
+    for name, info in configs.items():
+        splits = [s for s in info["splits"] if s["num_examples"] > 0]
+        if splits:
+            kept[name] = {**info, "splits": splits}
+    return kept
+
+
 def header(options: ExportOptions, configs: dict) -> dict:
     pairs = sum(s["num_examples"] for s in configs["pairs"]["splits"])
+    configs = declared(configs)
     return {
         "license": options.license,
         "language": ["en"],
@@ -55,6 +71,15 @@ def header(options: ExportOptions, configs: dict) -> dict:
             for name, info in configs.items()
         ],
     }
+
+
+def _not_declared(configs: dict) -> str:
+    kept = declared(configs)
+    empty = [f"`{name}`" if name not in kept else
+             f"`{name}` {'/'.join(s['name'] for s in info['splits'] if s['num_examples'] == 0)}"
+             for name, info in configs.items()
+             if name not in kept or len(kept[name]["splits"]) < len(info["splits"])]
+    return f" (empty here: {', '.join(empty)})" if empty else ""
 
 
 def _table(head: list[str], rows: list[list]) -> str:
@@ -110,7 +135,8 @@ pairs = load_dataset("path/to/this/folder", "pairs")             # or the hub re
 dpo = load_dataset("path/to/this/folder", "trl_harmlessness")
 ```
 
-Splits are by prompt: no prompt appears in two splits.
+Splits are by prompt: no prompt appears in two splits. A split (or config) with no rows is not
+declared above, so every declared split loads{_not_declared(configs)}.
 
 ## Counts
 

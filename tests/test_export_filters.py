@@ -109,3 +109,21 @@ def test_the_readme_example_keeps_two_of_three_majorities(project):
 def test_min_agreement_that_is_not_a_share_is_refused(project):
     with pytest.raises(CommandError, match="not a share"):
         export("bad", "--min-agreement", "two thirds")
+
+
+def test_a_small_export_with_empty_splits_loads_with_the_plain_call(project, tmp_path):
+    import datasets
+    import yaml
+
+    # Only the 2-1 pair's generators: one train pair, no test pair, no eval prompt.
+    root, manifest = export("small", "--generator", "alpha", "--generator", "beta", "--test-fraction", "0")
+    hf = root / "hf"
+    header = yaml.safe_load((hf / "README.md").read_text().split("---\n")[1])
+    sizes = {info["config_name"]: {s["name"]: s["num_examples"] for s in info["splits"]}
+             for info in header["dataset_info"]}
+    assert all(n > 0 for by_split in sizes.values() for n in by_split.values())
+    assert "test" not in sizes["pairs"]
+    for config in [c["config_name"] for c in header["configs"]]:
+        loaded = datasets.load_dataset(str(hf), config, cache_dir=str(tmp_path / "cache"))
+        assert {name: len(split) for name, split in loaded.items()} == sizes[config], config
+    assert sizes["pairs"]["train"] == 2
