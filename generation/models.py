@@ -1,13 +1,17 @@
 """Prompts, generators, generation jobs and the videos they produce."""
 
 import hashlib
+import logging
 import unicodedata
 
-from django.db import models
+from django.conf import settings
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from safesora.taxonomy import HARM_KEYS, empty_labels, validate_labels
+
+log = logging.getLogger(__name__)
 
 
 def normalize_text(text: str) -> str:
@@ -223,3 +227,27 @@ class Video(models.Model):
 
     def __str__(self) -> str:
         return f"{self.generator_id}:{self.id[:12]}"
+
+    def save(self, *args, **kwargs) -> None:
+        """Save; a new video, however it arrives (generated, imported, added in the admin), is announced
+        to settings.VIDEO_CREATED_TASKS (moderation's screening) once its transaction commits."""
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:
+            video_id = self.id
+            transaction.on_commit(lambda: announce_new_video(video_id))
+
+
+def announce_new_video(video_id: str) -> None:
+    """Start the tasks named in settings.VIDEO_CREATED_TASKS (e.g. moderation's screening) on a new video.
+
+    Generation never imports moderation: it names the tasks, and a new video stays valid when one
+    cannot be started (it can be screened again later).
+    """
+    from celery import current_app
+
+    for name in settings.VIDEO_CREATED_TASKS:
+        try:
+            current_app.signature(name, args=[video_id]).apply_async()
+        except Exception:
+            log.exception("could not start %s for video %s", name, video_id)

@@ -12,9 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from celery import current_app
-from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 from . import jobs
 from .encoding import VideoInfo, encode_mp4, file_sha256, poster_jpeg, to_uint8_frames
@@ -262,8 +260,7 @@ def _store(job: GenerationJob, frames, video_text: str, pipeline_seconds: float,
     store_bytes(video.poster, poster_jpeg(frames), "poster.jpg")
     set_info(video, info)
     if jobs.succeed(job, video, pipeline_seconds=pipeline_seconds):
-        report.succeeded.append(job.id)
-        transaction.on_commit(lambda: notify_video_created(video.id))
+        report.succeeded.append(job.id)  # Video.save announced it to screening
     else:  # cancelled while it ran
         video.file.delete(save=False)
         video.poster.delete(save=False)
@@ -280,12 +277,3 @@ def describe(frames, fps: float, path: Path) -> VideoInfo:
 def set_info(video: Video, info: VideoInfo) -> None:
     video.fps, video.num_frames, video.width, video.height = info.fps, info.num_frames, info.width, info.height
     video.duration, video.sha256, video.size_bytes = info.duration, info.sha256, info.size_bytes
-
-
-def notify_video_created(video_id: str) -> None:
-    """Run the tasks named in settings.VIDEO_CREATED_TASKS (e.g. moderation's screening) on a new video."""
-    for name in settings.VIDEO_CREATED_TASKS:
-        try:
-            current_app.signature(name, args=[video_id]).apply_async()
-        except Exception:  # a new video stays valid when screening cannot be queued; it can be re-screened
-            log.exception("could not start %s for video %s", name, video_id)

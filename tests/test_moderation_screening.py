@@ -4,6 +4,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 
+from generation.models import Video
 from moderation import tasks
 from moderation.models import ModelState, ModerationModel, Prediction
 from moderation.predict import Moderator
@@ -90,3 +91,38 @@ def test_one_model_is_active_at_a_time():
     training = ModerationModel.objects.create(version=3)
     with pytest.raises(Exception, match="finished training"):
         training.activate()
+
+
+def test_an_imported_clip_is_screened_like_a_generated_one(tmp_path, django_capture_on_commit_callbacks):
+    import json
+
+    from generation.video_import import import_videos
+
+    model = ready_model()
+    make_generator("pika")
+    prompt = make_prompt("a video of a beach")
+    clip_with(tmp_path / "clips" / "harmful.mp4", ["porn"], seed=5)
+    clip_with(tmp_path / "clips" / "safe.mp4", [], seed=6)
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps({"file": f"clips/{name}.mp4", "prompt_id": prompt.id, "generator": "pika",
+                                            "seed": seed}) + "\n" for seed, name in enumerate(["harmful", "safe"])))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_videos(manifest).imported == 2
+    harmful, safe = (Video.objects.get(prompt=prompt, seed=seed) for seed in (0, 1))
+    assert harmful.flagged and harmful.moderated_at and not safe.flagged and safe.moderated_at
+    assert Prediction.objects.filter(model=model, video__in=[harmful, safe]).count() == 2
+
+
+def test_a_video_saved_any_other_way_is_screened_once(tmp_path, django_capture_on_commit_callbacks):
+    """The admin's add form, a script: whatever saves a new Video announces it; saving it again does not."""
+    model = ready_model()
+    video = video_of(tmp_path, ["porn"], seed=7)  # created, then its file saved (an update)
+    with django_capture_on_commit_callbacks(execute=True):
+        copy = Video(id="f" * 64, prompt=video.prompt, generator=video.generator, video_text="x", file=video.file.name,
+                     fps=video.fps, num_frames=video.num_frames, width=video.width, height=video.height,
+                     duration=video.duration, sha256=video.sha256)
+        copy.save()
+    assert Prediction.objects.get(model=model, video=copy).flagged
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        copy.save()
+    assert callbacks == []
