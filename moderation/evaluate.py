@@ -66,16 +66,23 @@ def tune_thresholds(Y: np.ndarray, P: np.ndarray, names: list[str]) -> dict[str,
     return {name: best_threshold(Y[:, k], P[:, k]) for k, name in enumerate(names)}
 
 
+def precision_recall_f1(tp: int, fp: int, fn: int) -> dict[str, float | None]:
+    """None (shown as n/a) where a measure is undefined: without positives there is no recall or F1
+    to speak of (and precision says nothing), without predicted positives no precision."""
+    if tp + fn == 0:
+        return {"precision": None, "recall": None, "f1": None}
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn)
+    f1 = 2 * tp / (2 * tp + fp + fn)  # = 2PR/(P+R), and 0 when nothing was found
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
 def binary_metrics(y: np.ndarray, s: np.ndarray, threshold: float) -> dict:
     y = np.asarray(y).astype(bool)
     predicted = np.asarray(s) >= threshold
     tp, fp, fn = int((predicted & y).sum()), int((predicted & ~y).sum()), int((~predicted & y).sum())
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
     return {
-        "support": int(y.sum()), "tp": tp, "fp": fp, "fn": fn,
-        "precision": precision, "recall": recall,
-        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "support": int(y.sum()), "tp": tp, "fp": fp, "fn": fn, **precision_recall_f1(tp, fp, fn),
         "auroc": auroc(y, s), "average_precision": average_precision(y, s),
         "accuracy": float((predicted == y).mean()) if len(y) else 0.0, "threshold": float(threshold),
     }
@@ -96,12 +103,8 @@ def compute_metrics(Y: np.ndarray, P: np.ndarray, thresholds: dict[str, float], 
              for m in ("precision", "recall", "f1", "auroc", "average_precision")}
     macro["categories"] = len(present)
     tp, fp, fn = (sum(categories[k][c] for k in keys) for c in ("tp", "fp", "fn"))
-    micro_p = tp / (tp + fp) if tp + fp else 0.0
-    micro_r = tp / (tp + fn) if tp + fn else 0.0
     k = len(keys)
-    micro = {"precision": micro_p, "recall": micro_r,
-             "f1": 2 * micro_p * micro_r / (micro_p + micro_r) if micro_p + micro_r else 0.0,
-             "auroc": auroc(Y[:, :k].ravel(), P[:, :k].ravel())}
+    micro = {**precision_recall_f1(tp, fp, fn), "auroc": auroc(Y[:, :k].ravel(), P[:, :k].ravel())}
     return {
         "samples": int(len(Y)), "categories": categories, "macro": macro, "micro": micro,
         "absent_categories": [key for key in keys if key not in present],

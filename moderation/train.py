@@ -8,8 +8,9 @@ Steps, all inside `run_dir` so that a killed job resumes where it stopped:
    into a memory-mapped array (`prepared/`); unreadable videos are listed and left out;
 3. train with binary cross-entropy weighted per class (pos_weight = negatives / positives) to
    fight the imbalance; after every epoch write `checkpoint.pt` (model, optimiser, scheduler, RNG,
-   history) and keep the best epoch by validation loss; stop early after `patience` epochs
-   without improvement;
+   history) and keep the best epoch by validation macro average precision (threshold-free, and
+   not skewed by the class weights as the loss is); stop early after `patience` epochs without
+   improvement;
 4. tune one threshold per output for F1 on the validation split, evaluate on the held-out split,
    write `model.pt` and `report/`.
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from moderation.evaluate import auroc, average_precision, best_threshold, compute_metrics, pr_curve
+from moderation.evaluate import auroc, average_precision, best_threshold, compute_metrics, model_card, pr_curve
 
 
 def test_auroc_counts_correctly_ordered_pairs_and_ties_as_half():
@@ -42,3 +42,20 @@ def test_compute_metrics_macro_micro_and_unsafe():
     # Micro pools a, b and c: tp 2, fp 2 (a once, c once), fn 1.
     assert m["micro"]["precision"] == pytest.approx(0.5) and m["micro"]["recall"] == pytest.approx(2 / 3)
     assert m["unsafe"]["f1"] == pytest.approx(1.0) and m["unsafe"]["auroc"] == pytest.approx(1.0)
+
+
+def test_a_category_without_held_out_positives_reads_n_a_in_the_card_not_zero():
+    keys = ["violence", "porn"]
+    Y = np.array([[1, 0, 1], [0, 0, 0], [1, 0, 1]])
+    P = np.array([[0.9, 0.7, 0.9], [0.1, 0.2, 0.1], [0.8, 0.1, 0.8]])  # c: one false alarm, no positives
+    m = compute_metrics(Y, P, {"violence": 0.5, "porn": 0.5, "unsafe": 0.5}, keys)
+    c = m["categories"]["porn"]
+    assert (c["support"], c["fp"]) == (0, 1)
+    assert c["precision"] is None and c["recall"] is None and c["f1"] is None and c["auroc"] is None
+    row = next(line for line in model_card(m, keys, {}).splitlines() if line.startswith("| porn | n"))
+    assert row.count("n/a") >= 4 and "0.000" not in row
+    assert "porn" in m["absent_categories"]
+    # Found nothing although there were positives: recall and F1 are a real 0, precision undefined.
+    missed = compute_metrics(np.array([[1, 1]]), np.array([[0.1, 0.1]]), {"a": 0.5, "unsafe": 0.5}, ["a"])
+    a = missed["categories"]["a"]
+    assert (a["recall"], a["f1"], a["precision"]) == (0.0, 0.0, None)
