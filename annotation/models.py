@@ -142,7 +142,7 @@ def choice_field(verbose_name: str) -> models.CharField:
 
 
 class Judgement(models.Model):
-    """The answers to the two-stage protocol (DESIGN.md section 3), shared by annotations and reviews."""
+    """The answers to the two-stage protocol (docs/safesora-format.md), shared by annotations and reviews."""
 
     # Stage 1: helpfulness on the four sub-dimensions (safesora.taxonomy.SUB_DIMENSIONS).
     instruction_following = choice_field(_("instruction following"))

@@ -9,7 +9,7 @@ the measured seconds.
 
 The load generator is a lean hand-written HTTP/1.1 keep-alive client on asyncio streams: the
 machine's 2 cores are the limit, and a heavier client (httpx costs 4-5 ms CPU per cycle) takes
-them from the server under test (DESIGN.md section 9).
+them from the server under test (docs/assignment.md).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/safesora CACHE_URL=redis://127.0.0.1:6379/1 \
         python bench/annotation_throughput.py [--pairs 50000] [--annotators 16] [--seconds 30] \

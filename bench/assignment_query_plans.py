@@ -1,7 +1,7 @@
 """Query plans of the next-pair engine at scale: 100k pairs, 150k+ past assignments.
 
 Prints EXPLAIN (ANALYZE, BUFFERS) of the claim, of the same claim with a plain NOT EXISTS (the
-anti-join trap of DESIGN.md section 9), of the standing query and of the submit, each run in a
+anti-join trap described in docs/assignment.md), of the standing query and of the submit, each run in a
 transaction that is rolled back; then times real claims and submits through the engine.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/safesora python bench/assignment_query_plans.py \

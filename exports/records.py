@@ -1,4 +1,4 @@
-"""SafeSora's record shapes (DESIGN.md section 5), built in its exact key order, and the split rule."""
+"""SafeSora's record shapes (docs/safesora-format.md), built in its exact key order, and the split rule."""
 
 import hashlib
 import json

@@ -1,4 +1,4 @@
-"""Read the video records of a SafeSora-format release folder (DESIGN.md section 5).
+"""Read the video records of a SafeSora-format release folder (docs/safesora-format.md).
 
 A label dataset is a folder holding `config-train.json.gz` and `config-test.json.gz` (each a gzip
 of one JSON list of video records) with `video_path` relative to that folder. The folder given may

@@ -2,7 +2,7 @@
 
 Everything else (models, forms, exports, the moderation head) reads from here, so the
 12 harm keys and the 4 sub-dimensions are written down exactly once. Keys match the
-SafeSora release (DESIGN.md sections 3-5).
+SafeSora release (docs/safesora-format.md).
 """
 
 from dataclasses import dataclass

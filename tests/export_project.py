@@ -1,4 +1,4 @@
-"""A small annotated project for the export tests, and a reader of SafeSora releases written from DESIGN.md."""
+"""A small annotated project for the export tests, and a reader of SafeSora releases written from docs/safesora-format.md."""
 
 import gzip
 import json
@@ -93,7 +93,7 @@ def _keys():
     return HARM_KEYS
 
 
-# --- a SafeSora loader, written from DESIGN.md section 5 (as PKU-Alignment's own reads a release) --------
+# --- a SafeSora loader, written from docs/safesora-format.md (as PKU-Alignment's own reads a release) --------
 
 def load_config(folder: Path, config_filename: str) -> list[dict]:
     """Load `config_filename` from a release folder and point video paths into its `videos/` folder."""

@@ -1,4 +1,4 @@
-"""Round trip: export a small annotated project, read every file back, check it against DESIGN.md."""
+"""Round trip: export a small annotated project, read every file back, check it against docs/safesora-format.md."""
 
 import gzip
 import hashlib

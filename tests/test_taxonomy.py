@@ -1,3 +1,6 @@
+import re
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -12,6 +15,13 @@ def test_harm_keys_match_the_safesora_release_in_order():
     assert list(taxonomy.HARM_KEYS) == SAFESORA_HARM_KEYS
     assert [c.code for c in taxonomy.HARM_CATEGORIES] == [f"S{i}" for i in range(1, 13)]
     assert taxonomy.HARM_BY_KEY["other_discrimination"].name == "Other Discrimination (Excluding Racial)"
+
+
+def test_the_taxonomy_is_the_one_documented_in_docs():
+    """docs/safesora-format.md is the reference a contributor reads: code and page say the same."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "safesora-format.md").read_text()
+    rows = re.findall(r"^\| (S\d+) \| `([a-z_]+)` \| (.+?) \|$", page, flags=re.M)
+    assert rows == [(c.code, c.key, c.name) for c in taxonomy.HARM_CATEGORIES]
 
 
 def test_sub_dimensions_export_under_safesora_keys():
