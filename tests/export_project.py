@@ -1,4 +1,4 @@
-"""A small annotated project for the export tests, and a reader of SafeSora releases written from docs/safesora-format.md."""
+"""A small annotated project for the export tests, and a SafeSora release reader (docs/safesora-format.md)."""
 
 import gzip
 import json
