@@ -69,7 +69,7 @@ def test_good_records_import_and_bad_ones_are_refused_alone(clips, media_root):
     refused = dict(report.refused)
     assert "file not found: clips/missing.mp4" in refused["line 3"]
     assert "clips/corrupt.mp4 is refused: not a readable video" in refused["line 4"]
-    assert "clips/notes.txt is not a readable video" in refused["line 5"]
+    assert "clips/notes.txt is refused: not a readable video" in refused["line 5"]
     assert "unknown generator 'no-such-model'" in refused["line 6"] and "pika" in refused["line 6"]
 
     ready = Video.objects.get(generator__name="pika")
