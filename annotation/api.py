@@ -17,7 +17,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import WithJsonSchema
 
 from safesora.auth import API_AUTH
-from safesora.inputs import MAX_BIGINT
+from safesora.inputs import MAX_BIGINT, Integer
 from safesora.roles import is_crowdworker
 
 from . import assignment as engine
@@ -57,9 +57,9 @@ class LeaseOut(Schema):
 
 
 class NextIn(Schema):
-    campaign: int | None = Field(None, ge=1, le=MAX_BIGINT, strict=True,
+    campaign: Integer | None = Field(None, ge=1, le=MAX_BIGINT,
                                  description="a campaign id; default: any campaign you are on")
-    count: int = Field(1, ge=1, le=10, strict=True,
+    count: Integer = Field(1, ge=1, le=10,
                        description="2 gives the pair to show and the next one to preload")
 
 
@@ -72,7 +72,7 @@ AnswersIn = Annotated[dict[str, Any], WithJsonSchema(ANSWERS_JSON_SCHEMA)]
 
 class SubmitIn(Schema):
     answers: AnswersIn
-    time_spent_ms: int = Field(0, ge=0, le=2**31 - 1, strict=True,
+    time_spent_ms: Integer = Field(0, ge=0, le=2**31 - 1,
                                description="time spent on this pair, in milliseconds")
 
 

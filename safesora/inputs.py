@@ -10,10 +10,12 @@ a JSON 400; `parse_id` is the one reader of numeric ids in query parameters.
 import json
 import re
 from collections.abc import Callable
+from typing import Annotated
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from pydantic import BeforeValidator
 
 MAX_BIGINT = 2**63 - 1
 _ID = re.compile(r"[0-9]{1,18}")  # every 18-digit number fits a bigint
@@ -39,6 +41,17 @@ def parse_id(value: str | None, name: str = "id") -> int | None:
     if not _ID.fullmatch(value):
         raise BadRequest(f"{name} must be a whole number of at most 18 digits.")
     return int(value)
+
+
+def _not_a_boolean(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+# An API integer: what JSON Schema calls an integer (1, or 1.0) is accepted, a boolean is not
+# (pydantic's lax mode would take true as 1).
+Integer = Annotated[int, BeforeValidator(_not_a_boolean)]
 
 
 def has_nul(value: object) -> bool:
