@@ -94,7 +94,8 @@ class InputGuardMiddleware:
                 # Reading the body first (when it is small) keeps it readable for views that parse it.
                 if int(request.META.get("CONTENT_LENGTH") or 0) <= (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0):
                     request.body  # noqa: B018
-                if any(has_nul(k) or has_nul(request.POST.getlist(k)) for k in request.POST):
+                if any(has_nul(k) or has_nul(request.POST.getlist(k)) for k in request.POST) \
+                        or any(has_nul(f.name or "") for _, files in request.FILES.lists() for f in files):
                     return _refuse(request, nul)
             elif request.path.startswith(API_PREFIX) or content_type == "application/json":
                 return self._check_json(request, nul)
