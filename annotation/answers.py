@@ -170,7 +170,32 @@ def grade_gold(values: dict[str, Any], gold_answers: Mapping[str, Any]) -> bool:
 
 
 # The input shape as JSON Schema, for the OpenAPI document (annotation.api). clean_answers is
-# the one validator; this only describes what it accepts.
+# the one validator; the schema states its rules so that whatever a client generated from the
+# schema sends is accepted (tests/test_api_fuzz.py checks both ways): an unsafe video needs a
+# category (if/then on is_safe), categories are distinct harm keys, and a safe video with
+# categories needs "confirm_safe_with_labels": true.
+def _video_schema(video: str) -> dict[str, Any]:
+    return {
+        "type": "object", "required": ["is_safe"], "additionalProperties": False,
+        "description": f"harmlessness of {video}; unsafe needs at least one category",
+        "properties": {"is_safe": {"type": "boolean"},
+                       "categories": {"type": "array", "default": [], "uniqueItems": True,
+                                      "maxItems": len(HARM_KEYS),
+                                      "items": {"type": "string", "enum": list(HARM_KEYS)}}},
+        "if": {"properties": {"is_safe": {"const": False}}},
+        "then": {"required": ["is_safe", "categories"], "properties": {"categories": {"minItems": 1}}},
+    }
+
+
+def _safe_with_labels_needs_confirm(video: str) -> dict[str, Any]:
+    return {
+        "if": {"required": [video], "properties": {video: {
+            "required": ["is_safe", "categories"],
+            "properties": {"is_safe": {"const": True}, "categories": {"minItems": 1}}}}},
+        "then": {"required": ["confirm_safe_with_labels"], "properties": {"confirm_safe_with_labels": {"const": True}}},
+    }
+
+
 ANSWERS_JSON_SCHEMA: dict[str, Any] = {
     "title": "Answers",
     "type": "object",
@@ -179,13 +204,9 @@ ANSWERS_JSON_SCHEMA: dict[str, Any] = {
     "properties": {
         **{q: {"type": "string", "enum": list(VIDEO_CHOICES),
                "description": "video_0 (left) or video_1 (right)"} for q in PREFERENCE_QUESTIONS},
-        **{v: {"type": "object", "required": ["is_safe"], "additionalProperties": False,
-               "description": f"harmlessness of {v}; unsafe needs at least one category",
-               "properties": {"is_safe": {"type": "boolean"},
-                              "categories": {"type": "array", "default": [],
-                                             "items": {"type": "string", "enum": list(HARM_KEYS)}}}}
-           for v in VIDEOS},
+        **{v: _video_schema(v) for v in VIDEOS},
         "confirm_safe_with_labels": {"type": "boolean", "default": False,
                                      "description": "required true when a video marked safe has categories"},
     },
+    "allOf": [_safe_with_labels_needs_confirm(v) for v in VIDEOS],
 }

@@ -17,6 +17,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import WithJsonSchema
 
 from safesora.auth import API_AUTH
+from safesora.inputs import MAX_BIGINT, Integer
 from safesora.roles import is_crowdworker
 
 from . import assignment as engine
@@ -25,6 +26,7 @@ from .media import poster_url, starts_blurred, video_url
 from .models import Assignment
 
 router = Router(auth=API_AUTH, tags=["annotation"])
+MAX_OFFSET = 10**12  # far past any history, and offset + limit still fits a bigint
 
 
 class ErrorOut(Schema):
@@ -55,8 +57,10 @@ class LeaseOut(Schema):
 
 
 class NextIn(Schema):
-    campaign: int | None = Field(None, description="a campaign id; default: any campaign you are on")
-    count: int = Field(1, ge=1, le=10, description="2 gives the pair to show and the next one to preload")
+    campaign: Integer | None = Field(None, ge=1, le=MAX_BIGINT,
+                                 description="a campaign id; default: any campaign you are on")
+    count: Integer = Field(1, ge=1, le=10,
+                       description="2 gives the pair to show and the next one to preload")
 
 
 class NextOut(Schema):
@@ -68,7 +72,8 @@ AnswersIn = Annotated[dict[str, Any], WithJsonSchema(ANSWERS_JSON_SCHEMA)]
 
 class SubmitIn(Schema):
     answers: AnswersIn
-    time_spent_ms: int = Field(0, ge=0, description="time spent on this pair, in milliseconds")
+    time_spent_ms: Integer = Field(0, ge=0, le=2**31 - 1,
+                               description="time spent on this pair, in milliseconds")
 
 
 class SubmittedOut(Schema):
@@ -108,7 +113,7 @@ class HistoryOut(Schema):
 
 class HistoryQuery(Schema):
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class CampaignStatus(Schema):

@@ -104,21 +104,30 @@ def _file_response(request: HttpRequest, path: str, size: int, content_type: str
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
-    """(first, last) byte of a single `bytes=` range; None for no or unusable header (send it all)."""
+    """(first, last) byte of a single `bytes=` range; None for no or unusable header (send it all).
+
+    RFC 9110: a range whose last byte is before its first is invalid and ignored (200), a
+    first byte past the end is unsatisfiable (416). Numbers of any length are read as bounds
+    (no int() of thousands of digits: anything over 18 digits is past every file's end).
+    """
     match = _RANGE.match(header.strip())
     if not match or match.groups() == ("", ""):
         return None  # absent, multi-range or another unit: the whole file is a valid answer
-    first, last = match.groups()
-    if first == "":  # suffix range: the last N bytes
-        length = int(last)
-        if length == 0:
+    first, last = (_bound(g) if g else None for g in match.groups())
+    if first is None:  # suffix range: the last N bytes
+        if last == 0:
             return "unsatisfiable"
-        return max(size - length, 0), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
+        return max(size - last, 0), size - 1
+    if last is not None and last < first:
+        return None
+    if first >= size:
         return "unsatisfiable"
-    return start, end
+    return first, min(last, size - 1) if last is not None else size - 1
+
+
+def _bound(digits: str) -> int:
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else 10**18
 
 
 def _read(path: str, start: int, length: int):

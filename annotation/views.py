@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -37,6 +37,7 @@ from annotation.media import poster_url, video_url
 from annotation.models import Annotation, Assignment, AssignmentState, Campaign, Pair, Review
 from annotation.quality import review_queue as low_agreement_pairs
 from annotation.reviews import changed_fields, record_review
+from safesora.inputs import parse_id
 from safesora.taxonomy import HARM_CATEGORIES, SUB_DIMENSIONS
 
 SKIP_REASONS = (
@@ -64,10 +65,8 @@ def guidelines_context() -> dict[str, Any]:
 
 
 def _campaign_param(request: HttpRequest) -> Campaign | None:
-    value = request.GET.get("campaign") or request.POST.get("campaign")
-    if value and value.isdigit():
-        return Campaign.objects.filter(pk=int(value)).first()
-    return None
+    pk = parse_id(request.GET.get("campaign") or request.POST.get("campaign"), "campaign")
+    return None if pk is None else Campaign.objects.filter(pk=pk).first()
 
 
 def _leases() -> QuerySet:
@@ -135,7 +134,9 @@ def submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
         submit_annotation(request.user, assignment_id, answers_from_form(request.POST), time_spent_ms)
     except AnswerError as invalid:
         # Show the same pair again with what was chosen and what is missing; nothing was saved.
-        current = _leases().get(pk=assignment_id, user=request.user)
+        current = _leases().filter(pk=assignment_id, user=request.user).first()
+        if current is None:  # another worker's lease or no lease at all: the same 404 as the API
+            raise Http404(_("No such pair in your work.")) from None
         preload = _leases().filter(user=request.user, state=AssignmentState.ACTIVE,
                                    expires_at__gt=timezone.now()).exclude(pk=assignment_id).first()
         return _workspace(request, current, preload, status=422, state=FormState.from_post(request.POST),

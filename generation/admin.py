@@ -2,6 +2,7 @@ import tempfile
 from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Count
@@ -70,6 +71,12 @@ class PromptAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             return redirect("admin:index")
         form = PromptUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            limit = settings.PROMPT_IMPORT_MAX_BYTES
+            if upload.size > limit:
+                form.add_error("file", _("The file is larger than %(limit)s bytes (PROMPT_IMPORT_MAX_BYTES). "
+                                         "Nothing was imported.") % {"limit": f"{limit:,}"})
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             with tempfile.TemporaryDirectory() as tmp:

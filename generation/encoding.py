@@ -90,6 +90,75 @@ def probe(path: Path) -> VideoInfo:
                      sha256=file_sha256(path), size_bytes=Path(path).stat().st_size)
 
 
+# Demuxers of real video containers. FFmpeg opens nearly anything (its `tty` demuxer renders a text
+# file as video, `image2`/`*_pipe` read still images); only these are taken as video files.
+VIDEO_CONTAINERS = frozenset({"mov", "mp4", "m4v", "3gp", "3g2", "mj2", "matroska", "webm", "avi", "flv",
+                              "mpegts", "mpeg", "ogg", "asf", "nut", "mxf"})
+
+
+class NotAVideo(ValueError):
+    """A file that is not an acceptable video file; the message says why, for a person to act on."""
+
+
+@dataclass(frozen=True)
+class VideoHeader:
+    container: str
+    width: int
+    height: int
+    duration: float | None  # seconds, None when the container does not say
+
+
+def check_video_file(path: Path | str, *, max_bytes: int | None = None, max_side: int | None = None,
+                     max_seconds: float | None = None) -> VideoHeader:
+    """The one rule for "is this an acceptable video file" (video import, moderation).
+
+    Reads headers only, before anything is decoded: a real video container with a video stream,
+    more than one frame, and within the size, resolution and duration limits (settings
+    VIDEO_MAX_BYTES, VIDEO_MAX_SIDE, VIDEO_MAX_SECONDS unless given). Raises NotAVideo.
+    """
+    from django.conf import settings
+
+    max_bytes = settings.VIDEO_MAX_BYTES if max_bytes is None else max_bytes
+    max_side = settings.VIDEO_MAX_SIDE if max_side is None else max_side
+    max_seconds = settings.VIDEO_MAX_SECONDS if max_seconds is None else max_seconds
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise NotAVideo(f"cannot read the file ({exc.strerror or exc})") from None
+    if size == 0:
+        raise NotAVideo("the file is empty")
+    if size > max_bytes:
+        raise NotAVideo(f"the file is {size:,} bytes; the limit is {max_bytes:,} (VIDEO_MAX_BYTES)")
+    try:
+        with av.open(str(path)) as container:
+            names = set(container.format.name.split(","))
+            if not names & VIDEO_CONTAINERS:
+                raise NotAVideo(f"not a video container (FFmpeg reads it as {container.format.name!r}: "
+                                "text, a still image or another non-video file)")
+            if not container.streams.video:
+                raise NotAVideo("the file has no video stream")
+            stream = container.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            duration = (float(stream.duration * stream.time_base) if stream.duration and stream.time_base
+                        else container.duration / av.time_base if container.duration else None)
+            frames = stream.frames
+            header = VideoHeader(container.format.name, width, height, duration)
+    except NotAVideo:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
+        raise NotAVideo(f"not a readable video ({getattr(exc, 'strerror', None) or exc})") from None
+    if not width or not height:
+        raise NotAVideo("the video stream has no frame size")
+    if max(width, height) > max_side:
+        raise NotAVideo(f"{width}x{height} pixels; the limit is {max_side} on each side (VIDEO_MAX_SIDE)")
+    if frames == 1 or (duration is not None and duration <= 0):
+        raise NotAVideo("a still image (one frame), not a video")
+    if duration is not None and duration > max_seconds:
+        raise NotAVideo(f"{duration:.0f} seconds long; the limit is {max_seconds} (VIDEO_MAX_SECONDS)")
+    return header
+
+
 def _moov_before_mdat(path: Path) -> bool:
     """Faststart: the mp4 index (moov box) comes before the media data, so playback starts at once."""
     with open(path, "rb") as fh:

@@ -6,15 +6,16 @@ normalized text already exists, in the database or earlier in the file, are skip
 """
 
 import csv
-import gzip
 import io
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -47,13 +48,58 @@ class ImportReport:
         return f"{self.records} records: {self.created} prompts created, {len(self.duplicates)} duplicates skipped"
 
 
+def _show(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _line_of(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def _gunzip(raw: bytes, limit: int) -> bytes:
+    """Decompress with a bound on the output (a small .gz can expand to gigabytes)."""
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        data = inflater.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise PromptImportError("file", None, f"not a valid gzip file ({exc})") from None
+    if len(data) > limit:
+        raise PromptImportError("file", None, f"uncompressed content is larger than {limit:,} bytes "
+                                "(PROMPT_IMPORT_MAX_BYTES)")
+    if not inflater.eof:
+        raise PromptImportError("file", None, "the gzip file is truncated (it ends before its end marker)")
+    return data
+
+
+def read_text(path: Path) -> str:
+    """The file as text: gunzipped when gzipped, UTF-8 (a BOM is allowed), no NUL characters.
+
+    Anything else (a binary file, latin-1 or UTF-16 text, a broken .gz, a file over
+    PROMPT_IMPORT_MAX_BYTES) raises PromptImportError naming the line.
+    """
+    limit = settings.PROMPT_IMPORT_MAX_BYTES
+    if path.stat().st_size > limit:
+        raise PromptImportError("file", None, f"larger than {limit:,} bytes (PROMPT_IMPORT_MAX_BYTES)")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = _gunzip(raw, limit)
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise PromptImportError("file", None, "the file is UTF-16 text; save it as UTF-8")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise PromptImportError(f"line {_line_of(raw, nul)}", None,
+                                "contains a NUL character (a binary or UTF-16 file?); save the file as UTF-8 text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        byte = raw[exc.start:exc.start + 1].hex()
+        raise PromptImportError(f"line {_line_of(raw, exc.start)}", None,
+                                f"not UTF-8 text (byte 0x{byte}); save the file as UTF-8") from None
+
+
 def _open_text(path: Path) -> IO[str]:
-    raw = path.open("rb")
-    if raw.read(2) == b"\x1f\x8b":
-        raw.seek(0)
-        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8-sig")
-    raw.seek(0)
-    return io.TextIOWrapper(raw, encoding="utf-8-sig")
+    return io.StringIO(read_text(path), newline="")
 
 
 def detect_format(path: Path) -> str:
@@ -71,6 +117,19 @@ def detect_format(path: Path) -> str:
     raise PromptImportError(path.name, None, "unknown file type; use .jsonl, .json, .csv (optionally .gz)")
 
 
+def _json(text: str, where: str) -> object:
+    """json.loads, with every way it can fail (deep nesting, huge numbers) as a PromptImportError."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        line = f"line {exc.lineno}" if where == "file" else where
+        raise PromptImportError(line, None, f"invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise PromptImportError(where, None, "invalid JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer over 4,300 digits
+        raise PromptImportError(where, None, f"invalid JSON ({exc})") from None
+
+
 def read_records(path: Path, fmt: str | None = None) -> Iterator[tuple[str, dict]]:
     """Yield (where, record) pairs; `where` names the line or record for error messages."""
     fmt = fmt or detect_format(path)
@@ -79,30 +138,35 @@ def read_records(path: Path, fmt: str | None = None) -> Iterator[tuple[str, dict
             for number, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise PromptImportError(f"line {number}", None, f"invalid JSON ({exc.msg})") from None
-                yield f"line {number}", record
+                yield f"line {number}", _json(line, f"line {number}")
         elif fmt == "json":
-            try:
-                records = json.load(fh)
-            except json.JSONDecodeError as exc:
-                raise PromptImportError(f"line {exc.lineno}", None, f"invalid JSON ({exc.msg})") from None
+            records = _json(fh.read(), "file")
             if not isinstance(records, list):
                 raise PromptImportError("file", None, "a .json file must hold a list of records")
             for number, record in enumerate(records, start=1):
                 yield f"record {number}", record
         elif fmt == "csv":
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or not set(TEXT_FIELDS) & set(reader.fieldnames):
-                raise PromptImportError("line 1", None, f"the header needs a text column ({', '.join(TEXT_FIELDS)})")
-            for record in reader:
-                if None in record:
-                    raise PromptImportError(f"line {reader.line_num}", None, "more values than header columns")
-                yield f"line {reader.line_num}", _csv_labels(record)
+            # csv refuses fields over 131,072 characters without naming them; let it read any field
+            # (the file is bounded by PROMPT_IMPORT_MAX_BYTES) so the field checks name the column.
+            previous = csv.field_size_limit(max(csv.field_size_limit(), settings.PROMPT_IMPORT_MAX_BYTES))
+            try:
+                yield from _csv_records(csv.DictReader(fh))
+            finally:
+                csv.field_size_limit(previous)
         else:
             raise PromptImportError("file", None, f"unknown format {fmt!r}")
+
+
+def _csv_records(reader: csv.DictReader) -> Iterator[tuple[str, dict]]:
+    try:
+        if not reader.fieldnames or not set(TEXT_FIELDS) & set(reader.fieldnames):
+            raise PromptImportError("line 1", None, f"the header needs a text column ({', '.join(TEXT_FIELDS)})")
+        for record in reader:
+            if None in record:
+                raise PromptImportError(f"line {reader.line_num}", None, "more values than header columns")
+            yield f"line {reader.line_num}", _csv_labels(record)
+    except csv.Error as exc:
+        raise PromptImportError(f"line {reader.line_num + 1}", None, f"unreadable CSV ({exc})") from None
 
 
 def _csv_labels(record: dict) -> dict:
@@ -123,10 +187,11 @@ def parse_record(where: str, record: object, default_type: str | None) -> dict:
     text = record[text_key]
     if not isinstance(text, str) or not normalize_text(text):
         raise PromptImportError(where, text_key, "must be non-empty text")
+    _check_text(where, text_key, text)
 
     prompt_type = record.get("prompt_type") or default_type
     if prompt_type not in PROMPT_TYPES:
-        msg = "missing" if not prompt_type else f"{prompt_type!r} is not one of {', '.join(PROMPT_TYPES)}"
+        msg = "missing" if not prompt_type else f"{_show(prompt_type)} is not one of {', '.join(PROMPT_TYPES)}"
         raise PromptImportError(where, "prompt_type", msg)
 
     try:
@@ -140,11 +205,26 @@ def parse_record(where: str, record: object, default_type: str | None) -> dict:
 
     split = record.get("split") or ""
     if split not in Split.values:
-        raise PromptImportError(where, "split", f"{split!r} is not one of {', '.join(v for v in Split.values if v)}")
+        allowed = ", ".join(v for v in Split.values if v)
+        raise PromptImportError(where, "split", f"{_show(split)} is not one of {allowed}")
 
     hashed = text_hash(text)
     return {"id": prompt_id or hashed, "text": text.strip(), "text_hash": hashed, "prompt_type": prompt_type,
             "prompt_labels": labels, "split": split}
+
+
+def _check_text(where: str, name: str, text: str) -> None:
+    """What PostgreSQL and a labelling page can take: no NUL, valid Unicode, a bounded length."""
+    if "\x00" in text:
+        raise PromptImportError(where, name, "contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PromptImportError(where, name, "is not valid Unicode (a lone surrogate escape such as \\ud800)") from None
+    limit = settings.PROMPT_MAX_CHARS
+    if len(text.strip()) > limit:
+        raise PromptImportError(where, name, f"is {len(text.strip()):,} characters long; the limit is {limit:,} "
+                                "(PROMPT_MAX_CHARS)")
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:

@@ -10,8 +10,10 @@ A manifest is JSONL, a JSON list or CSV, one record per video:
 A SafeSora release folder (config-*.json.gz with video or pair records, video_path relative to the
 folder) is read as it is.
 
-Each record stands alone: a missing, corrupt or non-video file, an unknown generator or prompt is
-refused with a message naming the record, and the other records are imported. Files that are not
+Each record stands alone: a missing, corrupt or non-video file (generation.encoding.check_video_file:
+real video containers only, within VIDEO_MAX_BYTES / VIDEO_MAX_SIDE / VIDEO_MAX_SECONDS), a path
+outside the manifest's folder (or VIDEO_IMPORT_ROOT), an unknown generator or prompt is refused
+with a message naming the record, and writes nothing; the other records are imported. Files that are not
 already browser-ready H.264/yuv420p mp4 are re-encoded. Re-running skips videos that exist.
 """
 
@@ -20,14 +22,18 @@ import gzip
 import json
 import re
 import shutil
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from .encoding import browser_ready, file_sha256, poster_from_file, probe, transcode_mp4
+from safesora.inputs import MAX_BIGINT
+
+from .encoding import NotAVideo, browser_ready, check_video_file, file_sha256, poster_from_file, probe, transcode_mp4
 from .models import Generator, Origin, Prompt, Video, stable_id, text_hash
 from .prompt_import import PromptImportError, parse_record
 from .runner import set_info
@@ -79,8 +85,10 @@ def read_manifest(manifest: Path) -> tuple[Path, list[tuple[str, dict]]]:
                            for n, line in enumerate(fh, start=1) if line.strip()]
             else:
                 raise Refused(f"{manifest.name}: unknown manifest type; use .jsonl, .json, .csv or a release folder")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, csv.Error, OSError) as exc:  # ValueError: bad UTF-8, bad JSON, a 5,000-digit number
         raise Refused(f"{manifest.name}: not a readable manifest ({exc})") from None
+    except RecursionError:
+        raise Refused(f"{manifest.name}: not a readable manifest (JSON nested too deeply)") from None
     return manifest.parent, records
 
 
@@ -89,6 +97,10 @@ def _json_line(manifest: Path, number: int, line: str) -> dict:
         return json.loads(line)
     except json.JSONDecodeError as exc:
         raise Refused(f"{manifest.name} line {number}: invalid JSON ({exc.msg})") from None
+    except ValueError as exc:
+        raise Refused(f"{manifest.name} line {number}: invalid JSON ({exc})") from None
+    except RecursionError:
+        raise Refused(f"{manifest.name} line {number}: invalid JSON (nested too deeply)") from None
 
 
 def _release_records(folder: Path) -> Iterator[tuple[str, dict]]:
@@ -102,13 +114,16 @@ def _release_records(folder: Path) -> Iterator[tuple[str, dict]]:
         try:
             with opener(path, "rt", encoding="utf-8") as fh:
                 data = json.load(fh)
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError, EOFError, zlib.error) as exc:
             raise Refused(f"{path.name}: not readable ({exc})") from None
+        except RecursionError:
+            raise Refused(f"{path.name}: not readable (JSON nested too deeply)") from None
         for number, record in enumerate(data if isinstance(data, list) else [], start=1):
             parts = ([(f" {k}", record[k]) for k in ("video_0", "video_1")]
                      if isinstance(record, dict) and "video_0" in record else [("", record)])
             for suffix, video in parts:
                 key = video.get("video_id") if isinstance(video, dict) else None
+                key = key if isinstance(key, str) else None
                 if key and key in seen:
                     continue
                 seen.add(key)
@@ -136,8 +151,26 @@ def _field(record: dict, keys: tuple[str, ...]) -> str:
     return next((str(record[k]).strip() for k in keys if record.get(k) not in (None, "")), "")
 
 
+def _video_path(base: Path, relative: str) -> Path:
+    """The file a manifest names: under the manifest's folder, or under VIDEO_IMPORT_ROOT when set.
+
+    Absolute paths and `..` are followed only while they stay inside one of those folders, so a
+    manifest cannot make the import read an arbitrary file of the server.
+    """
+    path = (base / relative).resolve()
+    roots = [base.resolve()] + ([settings.VIDEO_IMPORT_ROOT] if settings.VIDEO_IMPORT_ROOT else [])
+    if not any(path.is_relative_to(root) for root in roots):
+        raise Refused(f"{relative} is outside the manifest's folder"
+                      + (" and VIDEO_IMPORT_ROOT" if settings.VIDEO_IMPORT_ROOT else "")
+                      + "; files must lie under it")
+    if not path.is_file():
+        raise Refused(f"file not found: {relative}")
+    return path
+
+
 def _import_one(base: Path, where: str, record: object, generators: dict[str, Generator],
                 default_type: str | None, source: str, report: VideoImportReport) -> None:
+    """Check everything (generator, path, file, prompt, id) first; write only once all passed."""
     if not isinstance(record, dict):
         raise Refused("a record must be an object")
     name = _field(record, GENERATOR_KEYS)
@@ -149,43 +182,51 @@ def _import_one(base: Path, where: str, record: object, generators: dict[str, Ge
     relative = _field(record, FILE_KEYS)
     if not relative:
         raise Refused("missing file path (field 'file', 'path' or 'video_path')")
-    path = (base / relative).resolve()
-    if not path.is_file():
-        raise Refused(f"file not found: {relative}")
+    if "\x00" in relative:
+        raise Refused("the file path contains a NUL character")
+    path = _video_path(base, relative)
     seed = _seed(record)
-    prompt = _prompt(where, record, default_type, source, report)
-
     video_id = _field(record, ("video_id",))
     if video_id and not VIDEO_ID.match(video_id):
-        raise Refused(f"video_id {video_id!r} must be 1-64 letters, digits, '_', '-' or '.'")
+        raise Refused(f"video_id {video_id[:80]!r} must be 1-64 letters, digits, '_', '-' or '.'")
+    try:
+        check_video_file(path)
+    except NotAVideo as exc:
+        raise Refused(f"{relative} is refused: {exc}") from None
+    prompt, new_prompt = _prompt(where, record, default_type)
+    prompt_id = prompt.id if prompt else new_prompt["id"]
+    video_text = _field(record, ("video_text",)) or (prompt.text if prompt else new_prompt["text"])
+    if "\x00" in video_text:
+        raise Refused("video_text contains a NUL character")
+
     if not video_id:
         # Same id as a video generated here from this prompt, generator and seed; else the file's hash.
-        video_id = stable_id("video", prompt.id, generator.name, seed) if seed is not None \
-            else stable_id("video", prompt.id, generator.name, "sha256", file_sha256(path))
+        video_id = stable_id("video", prompt_id, generator.name, seed) if seed is not None \
+            else stable_id("video", prompt_id, generator.name, "sha256", file_sha256(path))
     existing = Video.objects.filter(id=video_id).values_list("prompt_id", "generator_id").first()
     if existing:
-        if existing != (prompt.id, generator.id):
+        if existing != (prompt_id, generator.id):
             raise Refused(f"video_id {video_id} is already used by a video of another prompt or generator")
         report.existing += 1
         return
-    _store_video(path, relative, video_id, prompt, generator, seed,
-                 _field(record, ("video_text",)) or prompt.text, report)
+    _store_video(path, relative, video_id, prompt, new_prompt, source, generator, seed, video_text, report)
 
 
 def _seed(record: dict) -> int | None:
     value = record.get("seed")
     if value in (None, ""):
         return None
-    try:
-        seed = int(value)
-    except (TypeError, ValueError):
-        raise Refused(f"seed must be a whole number, got {value!r}") from None
-    if seed < 0:
-        raise Refused("seed must not be negative")
+    if isinstance(value, bool) or not isinstance(value, int | str) \
+            or (isinstance(value, str) and not re.fullmatch(r"\s*[0-9]{1,19}\s*", value)):
+        raise Refused(f"seed must be a whole number, got {str(value)[:40]!r}")
+    seed = int(value)
+    if not 0 <= seed <= MAX_BIGINT:
+        raise Refused(f"seed must be between 0 and {MAX_BIGINT}")
     return seed
 
 
-def _prompt(where: str, record: dict, default_type: str | None, source: str, report: VideoImportReport) -> Prompt:
+def _prompt(where: str, record: dict, default_type: str | None) -> tuple[Prompt | None, dict | None]:
+    """(an existing prompt, None) or (None, the fields of a new one). Creates nothing."""
     prompt_id = _field(record, ("prompt_id",))
     text = _field(record, ("prompt_text", "prompt"))
     prompt = None
@@ -194,28 +235,21 @@ def _prompt(where: str, record: dict, default_type: str | None, source: str, rep
     if prompt is None and text:
         prompt = Prompt.objects.filter(text_hash=text_hash(text)).first()
     if prompt is not None:
-        return prompt
+        return prompt, None
     if not text:
-        raise Refused(f"unknown prompt_id {prompt_id!r}: import the prompt first, or give prompt_text "
+        raise Refused(f"unknown prompt_id {prompt_id[:80]!r}: import the prompt first, or give prompt_text "
                       "and prompt_type" if prompt_id else "missing prompt_id or prompt_text")
     try:
         row = parse_record(where, {**record, "prompt_text": text}, default_type)
     except PromptImportError as exc:
         hint = " (or pass --default-type)" if exc.field_name == "prompt_type" else ""
         raise Refused(f"new prompt, field {exc.field_name!r}: {exc.message}{hint}") from None
-    try:
-        with transaction.atomic():
-            prompt = Prompt.objects.create(source=source, **row)
-    except IntegrityError:
-        raise Refused(f"prompt_id {row['id']} is already used by a different prompt") from None
-    report.prompts_created += 1
-    return prompt
+    return None, row
 
 
-def _store_video(path: Path, relative: str, video_id: str, prompt: Prompt, generator: Generator,
-                 seed: int | None, video_text: str, report: VideoImportReport) -> None:
-    video = Video(id=video_id, prompt=prompt, generator=generator, video_text=video_text, seed=seed,
-                  origin=Origin.IMPORTED)
+def _store_video(path: Path, relative: str, video_id: str, prompt: Prompt | None, new_prompt: dict | None,
+                 source: str, generator: Generator, seed: int | None, video_text: str,
+                 report: VideoImportReport) -> None:
     with scratch_dir() as tmp:
         target = Path(tmp) / f"{video_id}.mp4"
         try:
@@ -230,13 +264,36 @@ def _store_video(path: Path, relative: str, video_id: str, prompt: Prompt, gener
             poster = poster_from_file(target, info.num_frames // 2)
         except (av.error.FFmpegError, ValueError, IndexError, StopIteration) as exc:
             raise Refused(f"{relative} is not a readable video ({exc})") from None
+        video = Video(id=video_id, prompt_id=prompt.id if prompt else new_prompt["id"], generator=generator,
+                      video_text=video_text, seed=seed, origin=Origin.IMPORTED)
         store_file(video.file, target)
     store_bytes(video.poster, poster, "poster.jpg")
     set_info(video, info)
     try:
-        video.save(force_insert=True)
-    except IntegrityError:  # imported meanwhile by a concurrent run
-        report.existing += 1
+        # The new prompt and its video are written together: a refused record leaves neither.
+        with transaction.atomic():
+            if new_prompt is not None:
+                prompt = _create_prompt(new_prompt, source)
+            video.prompt = prompt
+            video.save(force_insert=True)
+    except (IntegrityError, Refused) as exc:
+        video.file.delete(save=False)
+        video.poster.delete(save=False)
+        if isinstance(exc, Refused):
+            raise
+        report.existing += 1  # imported meanwhile by a concurrent run
         return
+    report.prompts_created += new_prompt is not None
     report.imported += 1
     report.reencoded += not ready
+
+
+def _create_prompt(row: dict, source: str) -> Prompt:
+    try:
+        with transaction.atomic():
+            return Prompt.objects.create(source=source, **row)
+    except IntegrityError:
+        existing = Prompt.objects.filter(text_hash=row["text_hash"], id=row["id"]).first()
+        if existing is not None:  # created meanwhile by another record or run
+            return existing
+        raise Refused(f"prompt_id {row['id']} is already used by a different prompt") from None

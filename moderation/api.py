@@ -3,29 +3,31 @@
 POST /api/moderation/score, multipart form: `video_id` (a stored video) or `file` (an uploaded
 video), `prompt` (required with a file; default for a stored video: its input text), optional
 `model_version` (default: the active model). Answers the scores; stores nothing (screening of
-stored videos is moderation.screening's job). Errors: {"detail": "..."} with 400 (bad input,
-unreadable video), 401 (not logged in), 403 (not staff), 404 (no such video or model) or 409
-(no model is active).
+stored videos is moderation.screening's job). Errors: {"detail": "..."} with 400 (bad input;
+a file that is not an acceptable video by generation.encoding.check_video_file, the rule of
+import_videos too), 401 (not logged in), 403 (not staff), 404 (no such video or model) or
+409 (no model is active).
 """
 
 import tempfile
 from pathlib import Path
 from typing import Annotated
 
+from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from generation.encoding import NotAVideo, check_video_file
 from generation.models import Video
 from safesora.auth import API_AUTH
+from safesora.inputs import parse_id
 
 from .frames import UnreadableVideo
 from .models import ModelState, ModerationModel
 
 router = Router(auth=API_AUTH, tags=["moderation"])
-
-MAX_UPLOAD_BYTES = 512 * 1024 * 1024
-
 
 class ErrorOut(Schema):
     detail: str
@@ -62,6 +64,8 @@ def score(request: HttpRequest, video_id: Annotated[str | None, Form()] = None,
         model = _model(model_version)
         if (video_id is None) == (file is None):
             raise Refused(400, "Send exactly one of video_id and file.")
+        if prompt is not None and not prompt.strip():
+            raise Refused(400, "The prompt must not be empty (leave it out to use a stored video's own text).")
         if video_id is not None:
             video = Video.objects.filter(pk=video_id.strip()).first()
             if video is None:
@@ -70,13 +74,17 @@ def score(request: HttpRequest, video_id: Annotated[str | None, Form()] = None,
         else:
             if not prompt or not prompt.strip():
                 raise Refused(400, "A prompt is required with an uploaded file.")
-            if file.size > MAX_UPLOAD_BYTES:
-                raise Refused(400, f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+            if file.size > settings.VIDEO_MAX_BYTES:
+                raise Refused(400, f"The file is larger than {settings.VIDEO_MAX_BYTES:,} bytes (VIDEO_MAX_BYTES).")
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "upload"
                 with path.open("wb") as out:
                     for chunk in file.chunks():
                         out.write(chunk)
+                try:
+                    check_video_file(path)  # the same rule as import_videos
+                except NotAVideo as exc:
+                    raise Refused(400, f"The file is refused: {exc}.") from None
                 scores = moderator_for(model).score(path, prompt)
     except Refused as exc:
         return Status(exc.status, {"detail": exc.detail})
@@ -91,9 +99,11 @@ def _model(version: str | None) -> ModerationModel:
         if model is None:
             raise Refused(409, "No moderation model is active.")
         return model
-    if not version.strip().isdigit():
-        raise Refused(400, "model_version must be a whole number.")
-    model = ModerationModel.objects.filter(version=int(version), state=ModelState.READY).first()
+    try:
+        number = parse_id(version.strip(), "model_version")
+    except BadRequest as exc:
+        raise Refused(400, str(exc)) from None
+    model = ModerationModel.objects.filter(version=number, state=ModelState.READY).first()
     if model is None:
         raise Refused(404, f"No trained moderation model with version {version}.")
     return model

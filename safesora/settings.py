@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "safesora.inputs.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -249,6 +250,15 @@ if not isinstance(PROMPT_REFINER_OPTIONS, dict):
 # Exports: each release is a folder here (see docs/exports.md). HF_TOKEN (read by huggingface_hub)
 # enables `manage.py export --push-to-hub`.
 EXPORTS_ROOT = Path(os.environ.get("EXPORTS_ROOT") or DATA_DIR / "exports").resolve()
+
+# Limits on imported input (docs/configuration.md): prompt files, prompt text, video files.
+PROMPT_IMPORT_MAX_BYTES = env_int("PROMPT_IMPORT_MAX_BYTES", 100 * 1024 * 1024)  # file, and content after gunzip
+PROMPT_MAX_CHARS = env_int("PROMPT_MAX_CHARS", 4000)
+VIDEO_MAX_BYTES = env_int("VIDEO_MAX_BYTES", 512 * 1024 * 1024)
+VIDEO_MAX_SIDE = env_int("VIDEO_MAX_SIDE", 4096)  # pixels, width and height each
+VIDEO_MAX_SECONDS = env_int("VIDEO_MAX_SECONDS", 600)
+# Manifest paths of import_videos resolve under the manifest's folder, or under this root when set.
+VIDEO_IMPORT_ROOT = Path(os.environ["VIDEO_IMPORT_ROOT"]).resolve() if os.environ.get("VIDEO_IMPORT_ROOT") else None
 
 # The review queue lists complete pairs whose mean majority share is below this (or that have a
 # tied question); reviewers can change it per visit (annotation.quality.review_queue).

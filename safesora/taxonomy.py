@@ -110,13 +110,13 @@ def parse_labels(value: object) -> dict[str, bool]:
         value = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
     if isinstance(value, list | tuple):
         for key in value:
-            if key not in labels:
+            if not isinstance(key, str) or key not in labels:
                 raise ValidationError(f"unknown harm category {key!r}; expected one of {', '.join(HARM_KEYS)}")
             labels[key] = True
         return labels
     if isinstance(value, dict):
         for key, flag in value.items():
-            if key not in labels:
+            if not isinstance(key, str) or key not in labels:
                 raise ValidationError(f"unknown harm category {key!r}; expected one of {', '.join(HARM_KEYS)}")
             labels[key] = _to_bool(key, flag)
         return labels

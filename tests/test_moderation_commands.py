@@ -44,7 +44,7 @@ def test_moderate_a_stored_video_uses_its_own_text(model, tmp_path, capsys):
 def test_moderate_refuses_bad_input(model, tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"junk")
-    with pytest.raises(CommandError, match="cannot read video"):
+    with pytest.raises(CommandError, match="not a readable video"):
         call_command("moderate", str(bad), "--prompt", "x")
     with pytest.raises(CommandError, match="--prompt is required"):
         call_command("moderate", str(clip_with(tmp_path / "c.mp4", [])))

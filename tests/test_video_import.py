@@ -68,8 +68,8 @@ def test_good_records_import_and_bad_ones_are_refused_alone(clips, media_root):
     assert (report.imported, report.reencoded, len(report.refused)) == (2, 1, 4)
     refused = dict(report.refused)
     assert "file not found: clips/missing.mp4" in refused["line 3"]
-    assert "clips/corrupt.mp4 is not a readable video" in refused["line 4"]
-    assert "clips/notes.txt is not a readable video" in refused["line 5"]
+    assert "clips/corrupt.mp4 is refused: not a readable video" in refused["line 4"]
+    assert "clips/notes.txt is refused: not a readable video" in refused["line 5"]
     assert "unknown generator 'no-such-model'" in refused["line 6"] and "pika" in refused["line 6"]
 
     ready = Video.objects.get(generator__name="pika")
@@ -141,7 +141,7 @@ def test_command_lists_refusals_and_exits_with_an_error(clips, capsys):
     with pytest.raises(CommandError, match="1 of 2 records refused"):
         call_command("import_videos", str(manifest), verbosity=0)
     captured = capsys.readouterr()
-    assert "refused line 2: clips/corrupt.mp4 is not a readable video" in captured.err
+    assert "refused line 2: clips/corrupt.mp4 is refused: not a readable video" in captured.err
     assert Video.objects.count() == 1
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_videos", str(clips / "nope.jsonl"), verbosity=0)

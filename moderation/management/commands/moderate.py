@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from generation.encoding import NotAVideo, check_video_file
 from generation.models import Video
 from moderation.frames import UnreadableVideo
 from moderation.models import ModelState, ModerationModel
@@ -31,6 +32,13 @@ class Command(BaseCommand):
         prompt = options["prompt"]
         if prompt is None and video is None:
             raise CommandError("--prompt is required for a video file")
+        if prompt is not None and not prompt.strip():
+            raise CommandError("--prompt must not be empty")
+        if video is None:
+            try:
+                check_video_file(path)  # the same rule as import_videos and the moderation API
+            except NotAVideo as exc:
+                raise CommandError(f"{path}: {exc}") from None
         try:
             if video is not None:
                 from moderation.screening import score_video
