@@ -245,6 +245,17 @@
     viewerSize.observe(viewer);
   }
 
+  // The question being answered is shown whole below the viewer: on focus (Tab, a summary link)
+  // and when a key answers it.
+  var QUESTION = "fieldset.pairwise, .safe-choice, .categories li, .confirm";
+  function showQuestion(input) {
+    var block = input.closest(QUESTION);
+    if (block) block.scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("focusin", function (e) {
+    if (e.target.closest && e.target.closest("[data-judgement]")) showQuestion(e.target);
+  });
+
   function reveal(figure) {
     figure.classList.remove("blurred");
     var video = $("video", figure);
@@ -509,6 +520,7 @@
     if (input.type === "radio") input.checked = true;
     else if (input.type === "checkbox") input.checked = !input.checked;
     else { input.click(); return true; }
+    showQuestion(input);
     input.dispatchEvent(new Event("change", { bubbles: true }));
     return true;
   }
@@ -534,7 +546,12 @@
       return;
     }
     if (!shortcutsOn()) return;
-    if (pageKey(combo) || answerKey(combo)) e.preventDefault();
+    if (pageKey(combo) || answerKey(combo)) { e.preventDefault(); handledKey = e.code; }
+  });
+  // A focused player's own (native) buttons act on keyup: when the page took the key, they don't.
+  var handledKey = null;
+  document.addEventListener("keyup", function (e) {
+    if (handledKey === e.code) { e.preventDefault(); handledKey = null; }
   });
 
   /* ---- start ---------------------------------------------------------------------------- */
