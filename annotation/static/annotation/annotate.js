@@ -265,6 +265,12 @@
   document.addEventListener("click", function (e) {
     var t = e.target.closest ? e.target : e.target.parentElement;
     if (!t) return;
+    if (t.closest("[data-goto-questions]")) {
+      e.preventDefault();
+      var firstInput = $("[data-judgement] fieldset input");
+      if (firstInput) firstInput.focus();
+      return;
+    }
     var go = t.closest("[data-goto-field]");
     if (go) { e.preventDefault(); gotoField(go.getAttribute("data-goto-field")); return; }
     var r = t.closest("[data-reveal]");
