@@ -243,7 +243,8 @@ def review_pair(request: HttpRequest, pair_id: str) -> HttpResponse:
     return render(request, "annotation/review_pair.html", {
         "pair": pair, "campaign": pair.campaign, "players": players(pair), "annotations": annotations,
         "verdict": verdict, "video_verdicts": video_verdicts, "history": history, "form": form_context(state, errors),
-        "note": request.POST.get("note", "") if errors else "", **guidelines_context()}, status=status)
+        "note": request.POST.get("note", "") if errors else "",
+        "single_key_shortcuts": WorkerSettings.shortcuts_on(request.user), **guidelines_context()}, status=status)
 
 
 def _answer_fields(judgement: Annotation | Review) -> dict[str, Any]:
