@@ -43,8 +43,8 @@ def real_pair(campaign, *, text=None, seed=0):
 def new_page(browser, live_server):
     contexts, errors = [], []
 
-    def make(viewport=(1280, 720)):
-        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    def make(viewport=(1280, 720), scheme="light"):
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, color_scheme=scheme)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -308,7 +308,8 @@ def test_shortcut_setting_needs_a_post_from_a_crowdworker(client):
 # --- axe-core on every page ------------------------------------------------------------------
 
 
-def test_axe_finds_nothing_moderate_or_worse_on_any_page(new_page):
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_nothing_moderate_or_worse_on_any_page(new_page, scheme):
     worker = make_user("ana")
     campaign = make_campaign(overlap=3)
     campaign.workers.add(worker)
@@ -321,13 +322,14 @@ def test_axe_finds_nothing_moderate_or_worse_on_any_page(new_page):
     make_user("boss", role=None, staff=True)
     results = {}
 
-    page = new_page()
+    page = new_page(scheme=scheme)
     page.goto(page.base_url + "/accounts/login/")
     results["login"] = axe_problems(page)
 
     log_in(page, page.base_url, "ana", PASSWORD, lands_on=r"/annotate/")
     wait_until_playable(page)
     results["labelling"] = axe_problems(page)
+    save_screenshot(page, f"labelling-{scheme}")
     for key, dialog in [("g", "guidelines"), ("Shift+Slash", "shortcuts"), ("x", "skip-dialog")]:
         page.locator("[data-prompt]").focus()
         page.keyboard.press(key)
@@ -339,13 +341,13 @@ def test_axe_finds_nothing_moderate_or_worse_on_any_page(new_page):
     expect(page.locator("[data-form-errors]")).to_be_visible()
     results["labelling with errors"] = axe_problems(page)
 
-    page = new_page()
+    page = new_page(scheme=scheme)
     log_in(page, page.base_url, "rev", PASSWORD, lands_on=r"/review/")
     results["review queue"] = axe_problems(page)
     page.goto(page.base_url + reverse("annotation:review_pair", args=[disputed.pk]))
     results["review pair"] = axe_problems(page)
 
-    page = new_page((1400, 900))
+    page = new_page((1400, 900), scheme=scheme)
     log_in(page, page.base_url, "boss", PASSWORD, lands_on=r"/admin/")
     page.goto(page.base_url + reverse("annotation:dashboard"))
     results["dashboard"] = axe_problems(page)
@@ -357,6 +359,6 @@ def test_axe_finds_nothing_moderate_or_worse_on_any_page(new_page):
         assert chart.get_attribute("role") == "img" and chart.get_attribute("aria-label")
         table_id = chart.get_attribute("aria-describedby")
         assert table_id and page.locator(f"table#{table_id}").count() == 1, chart.get_attribute("aria-label")
-    save_screenshot(page, "dashboard", full_page=True)
+    save_screenshot(page, f"dashboard-{scheme}", full_page=True)
 
     assert results == {name: [] for name in results}
