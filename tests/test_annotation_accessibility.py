@@ -362,3 +362,18 @@ def test_axe_finds_nothing_moderate_or_worse_on_any_page(new_page, scheme):
     save_screenshot(page, f"dashboard-{scheme}", full_page=True)
 
     assert results == {name: [] for name in results}
+
+
+def test_safer_overall_says_safer_and_the_site_has_a_favicon(client):
+    worker = make_user("fay")
+    campaign = make_campaign(overlap=1)
+    campaign.workers.add(worker)
+    make_pair(campaign)
+    client.force_login(worker)
+    page = client.get(reverse("annotation:annotate")).content.decode()
+    safer = page[page.index('data-field="harmlessness"'):]
+    safer = safer[:safer.index("</fieldset>")]
+    assert "Left safer" in safer and "Right safer" in safer and "better" not in safer.split("</strong>")[-1]
+    assert 'rel="icon"' in page and "favicon.svg" in page
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 301 and icon["Location"].endswith("safesora/favicon.svg")
