@@ -1,7 +1,9 @@
 """Small server-rendered SVG charts for the dashboard: no JavaScript, no external files.
 
-Each function returns safe SVG markup with a <title> and an aria-label, so screen readers and
-the browser's tooltip show the figures; the dashboard also prints them in tables.
+Each function returns safe SVG markup with a <title> and an aria-label, followed by the same
+figures as a table (in a <details> under the chart); the chart's aria-describedby points at that
+table, so a screen reader reaches the numbers from the chart. Text is drawn in `currentColor`,
+so it follows the page's text colour (and its contrast) in any theme.
 """
 
 import math
@@ -9,9 +11,11 @@ from collections.abc import Callable, Sequence
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 PALETTE = ("#2f5bd3", "#e07b39", "#3a9d5d", "#b3261e", "#7b5bd3", "#8a8f98")
-TEXT = 'font-family="system-ui, sans-serif" font-size="12" fill="#1d2330"'
+TEXT = 'font-family="system-ui, sans-serif" font-size="12" fill="currentColor"'
 
 
 def _number(value: float | None) -> str:
@@ -25,11 +29,22 @@ def _label_width(labels: Sequence[str]) -> int:
     return int(min(max([len(label) for label in labels] + [4]) * 6.6 + 14, 360))
 
 
-def _svg(width: int, height: int, title: str, body: list[str]) -> SafeString:
+def _table(table_id: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th scope=\"col\">{escape(h)}</th>" for h in header)
+    body = "".join("<tr><th scope=\"row\">" + escape(row[0]) + "</th>"
+                   + "".join(f"<td>{escape(c)}</td>" for c in row[1:]) + "</tr>" for row in rows)
+    return (f'<details class="chart-table"><summary>{escape(_("The numbers"))}</summary>'
+            f'<table class="table compact" id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+            "</details>")
+
+
+def _svg(width: int, height: int, title: str, body: list[str], header: Sequence[str],
+         rows: Sequence[Sequence[str]]) -> SafeString:
+    table_id = "chart-" + (slugify(title) or "figures")
     return mark_safe(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
-        + "".join(body) + "</svg>")
+        f'width="100%" role="img" aria-label="{escape(title)}" aria-describedby="{table_id}">'
+        f'<title>{escape(title)}</title>' + "".join(body) + "</svg>" + _table(table_id, header, rows))
 
 
 def bar_chart(items: Sequence[tuple[str, float | None]], *, title: str, low: float | None = None,
@@ -69,7 +84,7 @@ def bar_chart(items: Sequence[tuple[str, float | None]], *, title: str, low: flo
                     f'stroke-dasharray="4 3"/>')
         body.append(f'<text x="{rx:.1f}" y="{bottom + 13}" text-anchor="middle" {TEXT}>'
                     f'{escape(reference_label or fmt(reference))}</text>')
-    return _svg(width, height, title, body)
+    return _svg(width, height, title, body, [_("Item"), title], [(label, fmt(value)) for label, value in items])
 
 
 def stacked_bar_chart(items: Sequence[tuple[str, Sequence[float]]], series: Sequence[str], *, title: str,
@@ -99,7 +114,8 @@ def stacked_bar_chart(items: Sequence[tuple[str, Sequence[float]]], series: Sequ
         body.append(f'<rect x="{lx:.1f}" y="{legend_y - 10}" width="10" height="10" fill="{colour}"/>')
         body.append(f'<text x="{lx + 14:.1f}" y="{legend_y}" {TEXT}>{escape(name)}</text>')
         lx += 24 + 7 * len(name)
-    return _svg(width, legend_y + 8, title, body)
+    rows = [(label, *(_number(part) for part in parts), _number(sum(parts))) for label, parts in items]
+    return _svg(width, legend_y + 8, title, body, [_("Item"), *series, _("total")], rows)
 
 
 def column_chart(items: Sequence[tuple[str, float]], *, title: str, width: int = 640, height: int = 180,
@@ -121,4 +137,4 @@ def column_chart(items: Sequence[tuple[str, float]], *, title: str, width: int =
         if i % label_every == 0 or i == len(items) - 1:
             body.append(f'<text x="{x + step / 2:.1f}" y="{height - 10}" text-anchor="middle" {TEXT}>'
                         f'{escape(label)}</text>')
-    return _svg(width, height, title, body)
+    return _svg(width, height, title, body, [_("Item"), title], [(label, _number(value)) for label, value in items])

@@ -138,11 +138,14 @@ def form_context(state: FormState | None = None, errors: Mapping[str, str] | Non
     errors = dict(errors or {})
 
     def pairwise(q: PairwiseQuestion) -> dict[str, Any]:
+        # "Safer overall" asks which is safer: its choices say so.
+        left, right = (_("Left safer"), _("Right safer")) if q.key == "harmlessness" else (_("Left better"),
+                                                                                             _("Right better"))
         return {"key": q.key, "title": q.title, "question": q.question, "error": errors.get(q.key),
                 "choices": [
-                    {"value": "video_0", "label": _("Left better"), "key": q.left_key,
+                    {"value": "video_0", "label": left, "key": q.left_key,
                      "checked": state.choices.get(q.key) == "video_0"},
-                    {"value": "video_1", "label": _("Right better"), "key": q.right_key,
+                    {"value": "video_1", "label": right, "key": q.right_key,
                      "checked": state.choices.get(q.key) == "video_1"}]}
 
     videos = []
@@ -185,7 +188,8 @@ def shortcut_legend() -> list[tuple[str, Any]]:
     """(keys, what they do) for the visible legend, built from the same data as the form."""
     rows: list[tuple[str, Any]] = []
     for q in PAIRWISE:
-        text = _("%(title)s: left / right better") % {"title": q.title}
+        text = (_("%(title)s: left / right safer") if q.key == "harmlessness"
+                else _("%(title)s: left / right better")) % {"title": q.title}
         rows.append((f"{q.left_key.label} / {q.right_key.label}", text))
     for side in SIDES:
         safe, unsafe = SAFETY_KEYS[side]

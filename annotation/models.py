@@ -217,3 +217,30 @@ class Review(Judgement):
 
     def __str__(self) -> str:
         return f"review {self.pk} of {self.pair_id[:12]}"
+
+
+class WorkerSettings(models.Model):
+    """A person's own settings for the labelling page, kept on the server so they follow them
+    from browser to browser. No row means the defaults."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="labelling_settings")
+    # WCAG 2.1.4: single-key shortcuts can be turned off (speech input, tremor, screen readers).
+    single_key_shortcuts = models.BooleanField(_("single-key shortcuts"), default=True)
+
+    class Meta:
+        verbose_name = _("labelling settings")
+        verbose_name_plural = _("labelling settings")
+
+    def __str__(self) -> str:
+        return f"labelling settings of {self.user_id}"
+
+    @classmethod
+    def shortcuts_on(cls, user) -> bool:
+        found = cls.objects.filter(user=user).values_list("single_key_shortcuts", flat=True).first()
+        return True if found is None else found
+
+
+def set_single_key_shortcuts(user, on: bool) -> None:
+    """Turn the labelling page's single-key shortcuts on or off for `user`."""
+    WorkerSettings.objects.update_or_create(user=user, defaults={"single_key_shortcuts": on})

@@ -15,6 +15,7 @@ urlpatterns: list = [
     path("annotate/", views.annotate, name="annotate"),
     path("annotate/<id:assignment_id>/submit/", views.submit, name="submit"),
     path("annotate/<id:assignment_id>/skip/", views.skip, name="skip"),
+    path("annotate/settings/shortcuts/", views.shortcut_setting, name="shortcut_setting"),
     path("review/", views.review_queue, name="review_queue"),
     path("review/<str:pair_id>/", views.review_pair, name="review_pair"),
     path("dashboard/", views.dashboard, name="dashboard"),

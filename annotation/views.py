@@ -34,7 +34,16 @@ from annotation.assignment import (
 from annotation.decorators import annotator_required, is_htmx, reviewer_required, staff_required
 from annotation.judgement_form import FormState, form_context, shortcut_legend
 from annotation.media import poster_url, video_url
-from annotation.models import Annotation, Assignment, AssignmentState, Campaign, Pair, Review
+from annotation.models import (
+    Annotation,
+    Assignment,
+    AssignmentState,
+    Campaign,
+    Pair,
+    Review,
+    WorkerSettings,
+    set_single_key_shortcuts,
+)
 from annotation.quality import review_queue as low_agreement_pairs
 from annotation.reviews import changed_fields, record_review
 from safesora.inputs import parse_id
@@ -83,7 +92,9 @@ def _workspace(request: HttpRequest, current: Assignment | None, preload: Assign
                **extra: Any) -> HttpResponse:
     """Render the workspace for `current` (or the refusal / "all done" card when None)."""
     context: dict[str, Any] = {"assignment": current, "today": todays_count(request.user),
-                               "skip_reasons": SKIP_REASONS, **guidelines_context(), **extra}
+                               "skip_reasons": SKIP_REASONS,
+                               "single_key_shortcuts": WorkerSettings.shortcuts_on(request.user),
+                               **guidelines_context(), **extra}
     campaign = _campaign_param(request)
     context["campaign_query"] = f"?campaign={campaign.pk}" if campaign else ""
     if current is not None:
@@ -161,6 +172,17 @@ def skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
     return _after_action(request, _("Skipped. Here is the next pair."), messages.INFO)
 
 
+@annotator_required
+@require_POST
+def shortcut_setting(request: HttpRequest) -> HttpResponse:
+    """Single-key shortcuts on or off for this person (the checkbox posts on change; a checkbox
+    that is off sends nothing, so absent means off)."""
+    set_single_key_shortcuts(request.user, request.POST.get("single_key_shortcuts") in ("on", "true", "1"))
+    if is_htmx(request):
+        return HttpResponse(status=204)
+    return redirect(reverse("annotation:annotate"))
+
+
 # --- reviewers -------------------------------------------------------------------------------
 
 
@@ -222,7 +244,8 @@ def review_pair(request: HttpRequest, pair_id: str) -> HttpResponse:
     return render(request, "annotation/review_pair.html", {
         "pair": pair, "campaign": pair.campaign, "players": players(pair), "annotations": annotations,
         "verdict": verdict, "video_verdicts": video_verdicts, "history": history, "form": form_context(state, errors),
-        "note": request.POST.get("note", "") if errors else "", **guidelines_context()}, status=status)
+        "note": request.POST.get("note", "") if errors else "",
+        "single_key_shortcuts": WorkerSettings.shortcuts_on(request.user), **guidelines_context()}, status=status)
 
 
 def _answer_fields(judgement: Annotation | Review) -> dict[str, Any]:

@@ -56,10 +56,11 @@ def moving_square_frames(num_frames: int = 16, size: int = 64, seed: int = 0) ->
 def make_video(prompt: Prompt, generator: Generator, *, real: bool = False, seed: int = 0, **fields) -> Video:
     """A Video row. With real=True a real H.264 mp4 and poster are written to the media storage."""
     video_id = fields.pop("id", None) or stable_id("video", prompt.id, generator.name, next(_counter))
+    num_frames = fields.pop("num_frames", 16)  # at 8 fps: 16 frames = 2 s
     video = Video(id=video_id, prompt=prompt, generator=generator, video_text=prompt.text,
-                  fps=8, num_frames=16, width=64, height=64, duration=2.0, sha256="0" * 64)
+                  fps=8, num_frames=num_frames, width=64, height=64, duration=num_frames / 8, sha256="0" * 64)
     if real:
-        frames = moving_square_frames(seed=seed)
+        frames = moving_square_frames(num_frames, seed=seed)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "v.mp4"
             encode_mp4(frames, 8, path)
