@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "safesora",
     "generation",
     "annotation",
@@ -84,6 +85,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by the lockout into its 429 page (docs/security.md).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "safesora.urls"
@@ -229,7 +232,8 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-AUTHENTICATION_BACKENDS = ["safesora.auth.UserBackend"]
+# django-axes first: it refuses a locked-out username before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "safesora.auth.UserBackend"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
@@ -269,9 +273,23 @@ CACHES = {
 # logged-out session alive in the other processes.
 SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if CACHE_URL
                   else "django.contrib.sessions.backends.db")
-# Failed logins allowed per username and client address within the window (seconds).
+# Failed logins allowed per username and client address within the window (seconds), counted by
+# django-axes in the database (so the limit holds while Redis is down); see docs/security.md.
 LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)
 LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = "safesora.login.failure_limit"
+AXES_COOLOFF_TIME = "safesora.login.cool_off"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "safesora.login.resolved_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # locked until the window ends, not longer
+AXES_LOCKOUT_CALLABLE = "safesora.login.lockout_response"
+AXES_ENABLE_ADMIN = True
+# The client address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the X-Forwarded-For entry they added.
+if TRUSTED_PROXY_COUNT := env_int("TRUSTED_PROXY_COUNT", 0):
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 # Periodic tasks (the `beat` service). The claim path also releases expired leases, so the
 # engine does not depend on beat running.

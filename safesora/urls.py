@@ -4,11 +4,11 @@ from django.urls import include, path
 
 from . import views
 from .api import api
-from .login import LoginView, RateLimitedAdminAuthenticationForm
+from .login import LimitedAdminAuthenticationForm, LoginView
 
 admin.site.site_header = "SafeSora platform"
 admin.site.site_title = "SafeSora"
-admin.site.login_form = RateLimitedAdminAuthenticationForm
+admin.site.login_form = LimitedAdminAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
