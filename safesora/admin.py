@@ -1,3 +1,5 @@
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
@@ -37,3 +39,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
 
+
+
+if admin.site.is_registered(AccessAttempt):  # django-axes' login counters (docs/security.md)
+    admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LoginAttemptAdmin(AccessAttemptAdmin):
+    """axes' list, with its clean-up action behind the delete permission (axes asks for none)."""
+
+    @admin.action(description=_("Clean up expired attempts"), permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset):
+        return super().cleanup_expired_attempts(request, queryset)
