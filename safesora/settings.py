@@ -291,6 +291,10 @@ if TRUSTED_PROXY_COUNT := env_int("TRUSTED_PROXY_COUNT", 0):
     AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
+# API tokens stop working this many days after they are issued; 0: they do not expire. A password
+# change or deactivation ends them either way (safesora.models.ApiToken).
+API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 0)
+
 # Periodic tasks (the `beat` service). The claim path also releases expired leases, so the
 # engine does not depend on beat running.
 CELERY_BEAT_SCHEDULE = {
