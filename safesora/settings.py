@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",  # serves Swagger UI's files itself (no CDN) for /api/docs
+    "health_check",
     "safesora",
     "generation",
     "annotation",
@@ -85,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "safesora.middleware.no_store_api",
     # Last: turns a login refused by the lockout into its 429 page (docs/security.md).
     "axes.middleware.AxesMiddleware",
 ]
@@ -235,9 +239,41 @@ LOGGING = {
 # django-axes first: it refuses a locked-out username before any password is checked.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "safesora.auth.UserBackend"]
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
-CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
-X_FRAME_OPTIONS = "SAMEORIGIN"
+# HTTPS (docs/security.md). Cookies are Secure unless DEBUG is on (browsers accept Secure cookies
+# from http://localhost, so the local demo still logs in).
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT")
+SECURE_REDIRECT_EXEMPT = [r"^health/"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+# Behind a TLS proxy: the header it sets for https requests, e.g. X-Forwarded-Proto (value "https").
+if _proxy_ssl_header := os.environ.get("SECURE_PROXY_SSL_HEADER", ""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts only from this site's own files, no inline script.
+# Inline style attributes stay allowed (the Django admin uses them). Media may come from the S3 store.
+_media_origins = env_list("CSP_MEDIA_ORIGINS", "")
+if os.environ.get("S3_BUCKET"):
+    from urllib.parse import urlsplit
+
+    _endpoint = urlsplit(os.environ.get("S3_ENDPOINT_URL") or "https://s3.amazonaws.com")
+    _media_origins += [f"{_endpoint.scheme}://{_endpoint.netloc}", f"{_endpoint.scheme}://*.{_endpoint.netloc}"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", *_media_origins],
+        "media-src": ["'self'", *_media_origins],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # Optional prompt refiner run before generation (docs/generators.md). Empty: off. A dotted path to a
 # callable refine(text) -> str, or to a class built with PROMPT_REFINER_OPTIONS (a JSON object), e.g.

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from . import views
 from .api import api
+from .health import PlatformHealthView
 from .login import LimitedAdminAuthenticationForm, LoginView
 
 admin.site.site_header = "SafeSora platform"
@@ -16,5 +17,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("health/", PlatformHealthView.as_view(), name="health"),
     path("", include("annotation.urls")),
 ]
