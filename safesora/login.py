@@ -13,11 +13,12 @@ Two things axes leaves to the project:
 """
 
 import hashlib
+import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from axes.helpers import get_client_ip_address, get_lockout_parameters
+from axes.helpers import get_lockout_parameters
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
@@ -43,6 +44,20 @@ def resolved_username(request: HttpRequest | None, credentials: dict | None) -> 
     return normalize_username(data.get("username"))
 
 
+def client_address(request: HttpRequest) -> str | None:
+    """AXES_CLIENT_IP_CALLABLE: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the address the
+    outermost of them saw (the X-Forwarded-For entries before it are the client's to invent)."""
+    count = settings.TRUSTED_PROXY_COUNT
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    candidates = [forwarded[-count]] if 0 < count <= len(forwarded) else []
+    for candidate in [*candidates, request.META.get("REMOTE_ADDR", "")]:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
+
+
 def failure_limit(request: HttpRequest | None, credentials: dict | None) -> int:
     """AXES_FAILURE_LIMIT, read per call so the setting can change at run time (and in tests)."""
     return settings.LOGIN_ATTEMPTS_LIMIT
@@ -61,7 +76,7 @@ def lockout_response(request: HttpRequest, original_response=None, credentials: 
 
 def _lock_ids(request: HttpRequest, username: str) -> list[int]:
     """One 64-bit lock id per lockout key (e.g. username+address), in a fixed order (no deadlocks)."""
-    values = {"username": username, "ip_address": get_client_ip_address(request) or "", "user_agent":
+    values = {"username": username, "ip_address": client_address(request) or "", "user_agent":
               request.META.get("HTTP_USER_AGENT", "")}
     ids = set()
     for parameter in get_lockout_parameters(request, {"username": username}):

@@ -233,7 +233,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                "axes": {"level": "WARNING"}},  # failed logins and lockouts; not every success
 }
 
 # django-axes first: it refuses a locked-out username before any password is checked.
@@ -323,9 +324,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # locked until the window
 AXES_LOCKOUT_CALLABLE = "safesora.login.lockout_response"
 AXES_ENABLE_ADMIN = True
 # The client address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the X-Forwarded-For entry they added.
-if TRUSTED_PROXY_COUNT := env_int("TRUSTED_PROXY_COUNT", 0):
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "safesora.login.client_address"
 
 # API tokens stop working this many days after they are issued; 0: they do not expire. A password
 # change or deactivation ends them either way (safesora.models.ApiToken).

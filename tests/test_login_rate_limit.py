@@ -149,3 +149,19 @@ def test_parallel_attempts_check_no_more_passwords_than_the_limit(settings):
     assert CountingHasher.checks <= 5
     assert statuses.count(200) == 4 and statuses.count(429) == 20  # the fifth failure answers 429
     assert login(Client(), "workerB", "right-password-9").status_code == 429
+
+
+def test_behind_trusted_proxies_the_forwarded_address_is_the_client(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    make_user("judy", password="right-password-11")
+
+    def attempt(forwarded, password="wrong"):
+        return client.post("/accounts/login/", {"username": "judy", "password": password},
+                           REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=forwarded).status_code
+
+    # What the client puts before the proxy's entry changes nothing: the proxy's entry counts.
+    assert [attempt(f"{i}.1.1.1, 203.0.113.5") for i in range(LIMIT)] == [200] * (LIMIT - 1) + [429]
+    assert attempt("203.0.113.5", "right-password-11") == 429
+    assert attempt("203.0.113.6", "right-password-11") == 302  # another client behind the proxy
+    client.logout()
+    assert attempt("not-an-address") in (200, 429)  # garbage falls back to REMOTE_ADDR, never a 500
