@@ -176,10 +176,10 @@ def _refusal(user: AbstractBaseUser, standing: Standing, is_listed: bool, has_ro
         return _("This account is disabled.")
     if not (has_role or user.is_staff):
         return _("This account does not have the crowdworker role.")
+    if not is_listed:  # checked first, and without the name: it is none of this worker's business
+        return _("This campaign is not yours: you are not on its list of crowdworkers.")
     if not campaign.is_active:
         return _("The campaign “%(name)s” is closed.") % {"name": campaign.name}
-    if not is_listed:
-        return _("You are not on the list of crowdworkers of the campaign “%(name)s”.") % {"name": campaign.name}
     if standing.cap_left == 0:
         return _("You reached today's limit of %(cap)d pairs. Thank you, and see you tomorrow.") % {
             "cap": campaign.daily_cap}

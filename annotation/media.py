@@ -23,6 +23,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from generation.models import Video
+from safesora.models import bearer_user
 from safesora.roles import is_reviewer
 
 from .models import Assignment, Pair
@@ -64,7 +65,9 @@ def poster(request: HttpRequest, video_id: str) -> HttpResponse:
 
 
 def _serve(request: HttpRequest, video_id: str, field: str, default_type: str) -> HttpResponse:
-    if not may_view_video(request.user, video_id):
+    # The media URLs the API returns work with the API's token too (safesora.models.bearer_user).
+    user = request.user if request.user.is_authenticated else (bearer_user(request) or request.user)
+    if not may_view_video(user, video_id):
         raise PermissionDenied
     found = Video.objects.only(field).filter(pk=video_id).first()
     file = getattr(found, field, None)

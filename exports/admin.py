@@ -34,6 +34,10 @@ class ExportRunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # runs change only through exports.runs (the view page is read-only)
 
+    def has_cancel_permission(self, request, obj=None) -> bool:
+        """Cancelling changes a run: it needs the model's change permission (the form stays read-only)."""
+        return super().has_change_permission(request, obj)
+
     @admin.display(description=_("progress"))
     def progress(self, run: ExportRun) -> str:
         if run.state in (ExportState.QUEUED, ExportState.RUNNING):
@@ -53,7 +57,7 @@ class ExportRunAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}.tar.gz</a>',
                            reverse("admin:exports_exportrun_download", args=[run.pk]), run.name)
 
-    @admin.action(description=_("Cancel the selected exports"), permissions=["view"])
+    @admin.action(description=_("Cancel the selected exports"), permissions=["cancel"])
     def cancel_selected(self, request, queryset):
         count = sum(runs.cancel(run, request.user) for run in queryset)
         self.message_user(request, ngettext("%(count)d export cancelled.", "%(count)d exports cancelled.", count)
@@ -72,6 +76,10 @@ class ExportRunAdmin(admin.ModelAdmin):
         active = ExportRun.objects.filter(state__in=runs.ACTIVE).exists()
         return super().changelist_view(request, {**(extra_context or {}), "refresh": active})
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_cancel": self.has_cancel_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -88,7 +96,7 @@ class ExportRunAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         run = get_object_or_404(ExportRun, pk=pk)
-        if not self.has_view_permission(request, run):
+        if not self.has_cancel_permission(request, run):
             raise PermissionDenied
         if runs.cancel(run, request.user):
             messages.success(request, _("Export %(name)s cancelled.") % {"name": run.name})

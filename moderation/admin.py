@@ -79,7 +79,7 @@ class ModerationModelAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', reverse("admin:moderation_moderationmodel_report", args=[obj.pk]),
                            _("evaluation report"))
 
-    @admin.action(description=_("Activate the selected model (it screens new videos)"))
+    @admin.action(description=_("Activate the selected model (it screens new videos)"), permissions=["change"])
     def activate_model(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one model to activate."), messages.ERROR)
@@ -92,7 +92,7 @@ class ModerationModelAdmin(admin.ModelAdmin):
             return
         self.message_user(request, _("%(model)s is now active.") % {"model": model}, messages.SUCCESS)
 
-    @admin.action(description=_("Deactivate the selected models"))
+    @admin.action(description=_("Deactivate the selected models"), permissions=["change"])
     def deactivate_models(self, request, queryset):
         count = queryset.filter(is_active=True).update(is_active=False)
         self.message_user(request, ngettext("%(count)d model deactivated.", "%(count)d models deactivated.", count)

@@ -67,6 +67,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
+    "ninja",  # serves Swagger UI's files itself (no CDN) for /api/docs
+    "health_check",
     "safesora",
     "generation",
     "annotation",
@@ -85,6 +88,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "safesora.middleware.no_store_api",
+    # Last: turns a login refused by the lockout into its 429 page (docs/security.md).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "safesora.urls"
@@ -227,14 +234,48 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                "axes": {"level": "WARNING"}},  # failed logins and lockouts; not every success
 }
 
-AUTHENTICATION_BACKENDS = ["safesora.auth.UserBackend"]
+# django-axes first: it refuses a locked-out username before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "safesora.auth.UserBackend"]
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
-CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
-X_FRAME_OPTIONS = "SAMEORIGIN"
+# HTTPS (docs/security.md). Cookies are Secure unless DEBUG is on (browsers accept Secure cookies
+# from http://localhost, so the local demo still logs in).
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT")
+SECURE_REDIRECT_EXEMPT = [r"^health/"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+# Behind a TLS proxy: the header it sets for https requests, e.g. X-Forwarded-Proto (value "https").
+if _proxy_ssl_header := os.environ.get("SECURE_PROXY_SSL_HEADER", ""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts only from this site's own files, no inline script.
+# Inline style attributes stay allowed (the Django admin uses them). Media may come from the S3 store.
+_media_origins = env_list("CSP_MEDIA_ORIGINS", "")
+if os.environ.get("S3_BUCKET"):
+    from urllib.parse import urlsplit
+
+    _endpoint = urlsplit(os.environ.get("S3_ENDPOINT_URL") or "https://s3.amazonaws.com")
+    _media_origins += [f"{_endpoint.scheme}://{_endpoint.netloc}", f"{_endpoint.scheme}://*.{_endpoint.netloc}"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", *_media_origins],
+        "media-src": ["'self'", *_media_origins],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # Optional prompt refiner run before generation (docs/generators.md). Empty: off. A dotted path to a
 # callable refine(text) -> str, or to a class built with PROMPT_REFINER_OPTIONS (a JSON object), e.g.
@@ -279,9 +320,26 @@ CACHES = {
 # logged-out session alive in the other processes.
 SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if CACHE_URL
                   else "django.contrib.sessions.backends.db")
-# Failed logins allowed per username and client address within the window (seconds).
+# Failed logins allowed per username and client address within the window (seconds), counted by
+# django-axes in the database (so the limit holds while Redis is down); see docs/security.md.
 LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)
 LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = "safesora.login.failure_limit"
+AXES_COOLOFF_TIME = "safesora.login.cool_off"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "safesora.login.resolved_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # locked until the window ends, not longer
+AXES_LOCKOUT_CALLABLE = "safesora.login.lockout_response"
+AXES_ENABLE_ADMIN = True
+# The client address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the X-Forwarded-For entry they added.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "safesora.login.client_address"
+
+# API tokens stop working this many days after they are issued; 0: they do not expire. A password
+# change or deactivation ends them either way (safesora.models.ApiToken).
+API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 0)
 
 # Periodic tasks (the `beat` service). The claim path also releases expired leases, so the
 # engine does not depend on beat running.

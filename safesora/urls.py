@@ -6,11 +6,12 @@ from django.views.generic import RedirectView
 
 from . import views
 from .api import api
-from .login import LoginView, RateLimitedAdminAuthenticationForm
+from .health import PlatformHealthView
+from .login import LimitedAdminAuthenticationForm, LoginView
 
 admin.site.site_header = "SafeSora platform"
 admin.site.site_title = "SafeSora"
-admin.site.login_form = RateLimitedAdminAuthenticationForm
+admin.site.login_form = LimitedAdminAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,5 +21,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("health/", PlatformHealthView.as_view(), name="health"),
     path("", include("annotation.urls")),
 ]

@@ -36,6 +36,24 @@ def s3_endpoint():
         yield url
 
 
+class TestBrowser:
+    """The browser, whose contexts skip the Content-Security-Policy unless asked (`bypass_csp=False`).
+
+    Test tooling runs script the policy forbids (Playwright's wait_for_function, axe-core injected
+    inline); tests/test_security_browser.py checks the pages under the policy itself.
+    """
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_context(self, **options):
+        options.setdefault("bypass_csp", True)
+        return self._browser.new_context(**options)
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One Debian Chromium for the whole run (Playwright); tests open their own contexts."""
@@ -48,7 +66,7 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
+        yield TestBrowser(browser)
         browser.close()
     if previous is None:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

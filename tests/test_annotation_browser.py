@@ -34,6 +34,8 @@ def worker():
 
 @pytest.fixture
 def page(browser, live_server, worker):
+    # Playwright's wait_for_function evaluates its string with eval, which the site's CSP forbids;
+    # the policy itself is checked in tests/test_security_browser.py.
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     errors = []

@@ -194,8 +194,9 @@ def test_refused_when_not_on_an_active_campaign(campaign):
     stranger = make_user()
     with pytest.raises(AssignmentRefused, match="not on any active campaign"):
         next_assignments(stranger)
-    with pytest.raises(AssignmentRefused, match="not on the list"):
+    with pytest.raises(AssignmentRefused, match="This campaign is not yours") as refused:
         next_assignments(stranger, campaign=campaign)
+    assert campaign.name not in str(refused.value)
     reviewer_only = make_user(role=None)
     campaign.workers.add(reviewer_only)
     with pytest.raises(AssignmentRefused, match="crowdworker role"):
@@ -243,3 +244,23 @@ def test_history_and_todays_count(campaign):
     states = [a.state for a in page.items + rest.items]
     assert sorted(states) == ["skipped", "submitted", "submitted"]
     assert todays_count(make_user()) == 0
+
+
+def test_a_refusal_for_a_campaign_you_are_not_on_does_not_name_it(campaign):
+    """Not even when it is closed, and not through the API or the annotation page."""
+    from django.test import Client
+
+    Campaign = type(campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(name="Project Nightshade")
+    make_pairs(campaign, 1)
+    stranger = make_user()
+    client = Client()
+    client.force_login(stranger)
+    for active in (True, False):
+        Campaign.objects.filter(pk=campaign.pk).update(is_active=active)
+        api = client.post("/api/annotation/next", {"campaign": campaign.pk}, content_type="application/json")
+        page = client.get(f"/annotate/?campaign={campaign.pk}")
+        assert api.status_code == 403 and "not yours" in api.json()["detail"]
+        assert b"not yours" in page.content
+        for body in (api.content, page.content):
+            assert b"Nightshade" not in body

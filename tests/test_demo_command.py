@@ -2,6 +2,7 @@ import av
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.http import HttpRequest
 
 from annotation.models import Campaign, Pair
 from generation.models import Prompt, Video
@@ -16,8 +17,8 @@ def test_demo_setup_is_idempotent_and_logs_users_in(capsys, media_root):
     assert "log in as worker" in capsys.readouterr().out
     assert Prompt.objects.filter(source="demo").count() == 12
     assert Prompt.objects.filter(prompt_type="safety_critical").exists()
-    admin = authenticate(username="admin", password="admin-demo-pass")
-    worker = authenticate(username="worker", password="worker-demo-pass")
+    admin = authenticate(HttpRequest(), username="admin", password="admin-demo-pass")
+    worker = authenticate(HttpRequest(), username="worker", password="worker-demo-pass")
     assert admin.is_staff and not worker.is_staff
     assert is_crowdworker(worker)
 

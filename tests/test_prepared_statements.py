@@ -3,6 +3,7 @@ is read the same way (safesora.auth.UserBackend): still Django's errors, still t
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.http import HttpRequest
 
 from annotation.assignment import next_assignments, submit_annotation
 from safesora.db import fetch_prepared
@@ -49,7 +50,7 @@ def test_a_failing_prepared_statement_raises_djangos_error_and_the_transaction_r
 
 def test_the_session_user_is_read_fresh_on_every_request(client):
     worker = make_user("fresh", password="pw-fresh-1")
-    assert client.login(username="fresh", password="pw-fresh-1")
+    assert client.login(request=HttpRequest(), username="fresh", password="pw-fresh-1")
     assert client.get("/annotate/").status_code == 200
     worker.is_active = False
     worker.save()
