@@ -66,6 +66,11 @@ def poster(request: HttpRequest, video_id: str) -> HttpResponse:
 def _serve(request: HttpRequest, video_id: str, field: str, default_type: str) -> HttpResponse:
     if not may_view_video(request.user, video_id):
         raise PermissionDenied
+    return serve_file(request, video_id, field, default_type)
+
+
+def serve_file(request: HttpRequest, video_id: str, field: str, default_type: str) -> HttpResponse:
+    """A video's file or poster, for a caller that has checked permission (crowd's qualification set too)."""
     found = Video.objects.only(field).filter(pk=video_id).first()
     file = getattr(found, field, None)
     if not file:

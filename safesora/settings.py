@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "annotation",
     "exports",
     "moderation",
+    "crowd",
 ]
 
 MIDDLEWARE = [
