@@ -218,12 +218,13 @@ def qualify(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @annotator_required
 @require_GET
 def qualify_feedback(request: HttpRequest, campaign_id: int, answer_id: int) -> HttpResponse:
-    answer = get_object_or_404(QualificationAnswer.objects.select_related("attempt", "item__pair"), pk=answer_id,
+    answer = get_object_or_404(QualificationAnswer.objects.select_related(
+        "attempt", "item__pair__prompt", "item__pair__video_0", "item__pair__video_1"), pk=answer_id,
                                attempt__user=request.user, attempt__campaign_id=campaign_id)
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     return render(request, "crowd/qualify_feedback.html", {
         "campaign": campaign, "answer": answer, "rows": qualification.feedback(answer),
-        "finished": answer.attempt.finished_at is not None})
+        "players": _players(answer.item), "finished": answer.attempt.finished_at is not None})
 
 
 def _players(item: QualificationItem) -> list[dict]:
