@@ -24,6 +24,7 @@ def main() -> None:
     with scratch_database():
         from django.db import connection
 
+        from annotation.models import Campaign
         from crowd.gate import stop_for
         from crowd.marketplace import Entry, do_enter
         from crowd.models import CrowdSettings
@@ -43,12 +44,18 @@ def main() -> None:
             cursor.execute("ANALYZE")
 
         figures = {"pairs": args.pairs, "annotations_per_worker": args.done, "calls": args.calls}
-        for name, user in (("not_enrolled", regular), ("prolific_with_quota", worker)):
-            assert stop_for(user, campaign) is None
+        # A baseline on the same machine and connection: the cheapest ORM query there is.
+        probes = (("baseline_orm_exists", lambda: Campaign.objects.filter(pk=campaign.pk).exists()),
+                  ("not_enrolled", lambda: stop_for(regular, campaign)),
+                  ("prolific_with_quota", lambda: stop_for(worker, campaign)))
+        assert stop_for(regular, campaign) is None and stop_for(worker, campaign) is None
+        for name, call in probes:
+            for _ in range(20):
+                call()  # warm up: connection, prepared statements
             times = []
             for _ in range(args.calls):
                 start = time.perf_counter()
-                stop_for(user, campaign)
+                call()
                 times.append((time.perf_counter() - start) * 1000)
             times.sort()
             figures[f"{name}_p50_ms"] = round(statistics.median(times), 3)

@@ -15,11 +15,11 @@ from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from annotation.models import Annotation, Assignment, AssignmentState, Pair
+from annotation.models import AssignmentState
+from safesora.db import fetch_prepared
 from safesora.roles import CROWDWORKER
 
 from .enrolment import do_enrol, give_role
@@ -127,18 +127,27 @@ class Progress:
         return self.closed or self.out_of_pairs or (self.quota is not None and self.done >= self.quota)
 
 
+# One statement: it runs before every pair a marketplace worker is served. The count is bounded
+# by the quota; the open-pair probe stops at the first pair found (the engine's queue index).
+_PROGRESS_SQL = """
+SELECT
+    (SELECT count(*) FROM annotation_annotation an JOIN annotation_pair p ON p.id = an.pair_id
+     WHERE an.user_id = %(user)s AND p.campaign_id = %(campaign)s),
+    EXISTS (SELECT 1 FROM annotation_assignment a JOIN annotation_pair p ON p.id = a.pair_id
+            WHERE a.user_id = %(user)s AND a.state = %(active)s AND a.expires_at > %(now)s
+              AND p.campaign_id = %(campaign)s),
+    EXISTS (SELECT 1 FROM annotation_pair p
+            WHERE p.campaign_id = %(campaign)s AND p.is_gold = %(false)s AND p.claimed_count < p.required_annotations
+              AND NOT EXISTS (SELECT 1 FROM annotation_assignment a WHERE a.pair_id = p.id AND a.user_id = %(user)s))
+"""
+
+
 def progress(enrolment: Enrolment, crowd: CrowdSettings) -> Progress:
     """How far a marketplace worker is: their quota reached, or nothing left for them to label."""
-    campaign, user = enrolment.campaign, enrolment.user_id
-    done = Annotation.objects.filter(user_id=user, pair__campaign=campaign).count()
-    out = False
-    if crowd.quota is None or done < crowd.quota:
-        holds = Assignment.objects.filter(user_id=user, pair__campaign=campaign, state=AssignmentState.ACTIVE,
-                                          expires_at__gt=timezone.now()).exists()
-        out = not holds and not Pair.objects.filter(
-            campaign=campaign, is_gold=False, claimed_count__lt=F("required_annotations")
-        ).exclude(assignments__user_id=user).exists()
-    return Progress(done, crowd.quota, out, not campaign.is_active)
+    ((done, holds, open_pairs),) = fetch_prepared(_PROGRESS_SQL, {
+        "user": enrolment.user_id, "campaign": enrolment.campaign_id, "active": AssignmentState.ACTIVE,
+        "now": timezone.now(), "false": False})
+    return Progress(done, crowd.quota, not holds and not open_pairs, not enrolment.campaign.is_active)
 
 
 def prolific_complete_url(code: str) -> str:
