@@ -3,6 +3,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from safesora.admin import NotAddedHereAdmin
+
 from .models import (
     CrowdSettings,
     Enrolment,
@@ -52,7 +54,10 @@ class QualificationItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(admin.ModelAdmin):
+class EnrolmentAdmin(NotAddedHereAdmin):
+    not_added_here = _("People are enrolled by bulk onboarding (/crowd/onboard/), invite links and marketplace "
+                       "entry URLs, which also run the qualification. To let someone work on a campaign "
+                       "directly, add them to the campaign's crowdworkers.")
     list_display = ("user", "campaign", "source", "state", "study_id", "session_id", "created_at")
     list_filter = ("campaign", "source", "state")
     search_fields = ("user__username", "study_id", "session_id")
@@ -60,7 +65,9 @@ class EnrolmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(MarketplaceAccount)
-class MarketplaceAccountAdmin(admin.ModelAdmin):
+class MarketplaceAccountAdmin(NotAddedHereAdmin):
+    not_added_here = _("Marketplace accounts are made by a campaign's entry URL when a Prolific or MTurk "
+                       "worker first opens it.")
     list_display = ("worker_id", "marketplace", "user", "created_at")
     list_filter = ("marketplace",)
     search_fields = ("worker_id", "user__username")
@@ -68,6 +75,7 @@ class MarketplaceAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(QualificationAttempt)
-class QualificationAttemptAdmin(admin.ModelAdmin):
+class QualificationAttemptAdmin(NotAddedHereAdmin):
+    not_added_here = _("Qualification tries are made by workers on the qualification page.")
     list_display = ("user", "campaign", "number", "correct", "total", "passed", "finished_at")
     list_filter = ("campaign", "passed")

@@ -211,3 +211,27 @@ def test_invite_code_form_validates(client):
     assert client.get("/join/", {"code": invite.code})["Location"] == f"/join/{invite.code}/"
     assert client.get("/join/", {"code": "<script>"}).status_code == 400
     assert Campaign.objects.count() == 1
+
+
+def test_staff_make_invites_and_marketplace_settings_in_the_admin(client, staff_user):
+    campaign = make_campaign("Admin run")
+    client.force_login(staff_user)
+    response = client.post("/admin/crowd/invite/add/", {
+        "campaign": campaign.pk, "code": "spring-2027", "expires_at_0": "2099-01-31", "expires_at_1": "12:00:00",
+        "max_uses": 10, "is_active": "on"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    invite = Invite.objects.get(code="spring-2027")
+    assert invite.created_by == staff_user and invite.max_uses == 10
+    assert "/join/spring-2027/" in client.get("/admin/crowd/invite/").content.decode()
+    bad = client.post("/admin/crowd/invite/add/", {"campaign": campaign.pk, "code": "no spaces", "max_uses": 1,
+                                                    "expires_at_0": "2099-01-31", "expires_at_1": "12:00:00"})
+    assert bad.status_code == 200 and Invite.objects.count() == 1
+
+    # A campaign open to a marketplace needs its completion code; then the entry URL is shown.
+    fields = {"campaign": campaign.pk, "marketplace": "prolific", "entry_key": "k" * 20, "quota": 5,
+              "pass_mark": 0.8, "max_tries": 2, "completion_code": ""}
+    assert client.post("/admin/crowd/crowdsettings/add/", fields).status_code == 200
+    assert not CrowdSettings.objects.exists()
+    assert client.post("/admin/crowd/crowdsettings/add/", {**fields, "completion_code": "DONE1"}).status_code == 302
+    listing = client.get("/admin/crowd/crowdsettings/").content.decode()
+    assert f"/crowd/enter/{'k' * 20}/?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}" in listing
