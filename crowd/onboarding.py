@@ -33,6 +33,7 @@ from safesora.roles import CROWDWORKER, ROLE_GROUPS
 
 from .enrolment import do_enrol, give_role
 from .models import Invite, Source
+from .payments import spreadsheet_safe
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -186,7 +187,8 @@ def accounts_csv(accounts: list[NewAccount], base_url: str) -> str:
     writer = csv.writer(out)
     writer.writerow(["username", "email", "role", "campaigns", "set_password_link"])
     for a in accounts:
-        writer.writerow([a.username, a.email, a.role, a.campaigns, base_url + a.set_password_path])
+        writer.writerow([*(spreadsheet_safe(v) for v in (a.username, a.email, a.role, a.campaigns)),
+                         base_url + a.set_password_path])
     return out.getvalue()
 
 

@@ -99,12 +99,20 @@ CSV_COLUMNS = ("username", "marketplace", "worker_id", "study_ids", "session_ids
                "majority_agreement")
 
 
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @ first) gets a leading quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def report_csv(rows: list[WorkerPay]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for w in rows:
-        writer.writerow([w.username, w.marketplace, w.worker_id, ";".join(w.study_ids), ";".join(w.session_ids),
+        writer.writerow([spreadsheet_safe(w.username), w.marketplace, spreadsheet_safe(w.worker_id),
+                         spreadsheet_safe(";".join(w.study_ids)), spreadsheet_safe(";".join(w.session_ids)),
                          w.submitted, w.skipped, round(w.active_ms / 1000, 1), w.gold_answers, w.gold_correct,
                          "" if w.gold_accuracy is None else round(w.gold_accuracy, 4),
                          "" if w.majority_agreement is None else round(w.majority_agreement, 4)])

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, AssignmentState
 from crowd.models import Enrolment, MarketplaceAccount
-from crowd.payments import payment_report
+from crowd.payments import payment_report, report_csv
 from tests.factories import make_annotation, make_campaign, make_pairs, make_user
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +79,13 @@ def test_bad_ranges_answer_400(client, staff_user, params):
     response = client.get("/crowd/payments/", params)
     assert response.status_code == 400
     assert 'data-report"' not in response.content.decode()
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula(db):
+    make_annotation(make_pairs(make_campaign(), 1)[0], make_user("=HYPERLINK(1)"))
+    today = timezone.localdate()
+    rows = list(csv.DictReader(io.StringIO(report_csv(payment_report(today, today)))))
+    assert rows[0]["username"] == "'=HYPERLINK(1)"
 
 
 def test_only_staff(client, crowdworker):
