@@ -38,7 +38,7 @@ def stop_for(user: AbstractBaseUser, campaign: Campaign | int | None) -> Stop | 
     rows = fetch_prepared(_ENROLLED_SQL, {"user": user.pk})
     if not any(state != EnrolmentState.WORKING or source in MARKETPLACES for state, source in rows):
         return None
-    found = Enrolment.objects.filter(user_id=user.pk).select_related("campaign__crowd")
+    found = Enrolment.objects.filter(user_id=user.pk).select_related("campaign__crowd", "user")
     if campaign is not None:
         found = found.filter(campaign_id=getattr(campaign, "pk", campaign))
     for enrolment in found:
@@ -56,7 +56,9 @@ def _stop(enrolment: Enrolment, *, explicit: bool) -> Stop | None:
             do_admit(enrolment)  # the requirement was lifted
         elif enrolment.campaign.is_active:
             return Stop(qualify, _("Pass the qualification of “%(name)s” first.") % {"name": enrolment.campaign.name})
-    if enrolment.state == EnrolmentState.FAILED and explicit:
+    # Without a campaign asked for, a failed qualification stops only someone with nothing else to do.
+    if enrolment.state == EnrolmentState.FAILED and (
+            explicit or not enrolment.user.campaigns.filter(is_active=True).exists()):
         return Stop(qualify, _("You did not pass the qualification of “%(name)s”.") % {"name": enrolment.campaign.name})
     if enrolment.source in MARKETPLACES and enrolment.state == EnrolmentState.WORKING:
         if progress(enrolment, crowd).finished:

@@ -102,7 +102,13 @@ def test_failing_the_last_try_stops_the_worker_with_a_message(client, campaign, 
     assert stopped.status_code == 403 and "no tries are left" in stopped.content.decode()
     assert worker.enrolments.get().state == EnrolmentState.FAILED
     assert client.get(f"/annotate/?campaign={campaign.pk}")["Location"] == f"/crowd/qualify/{campaign.pk}/"
+    assert client.get("/annotate/")["Location"] == f"/crowd/qualify/{campaign.pk}/"  # nothing else to do
     assert not campaign.workers.filter(pk=worker.pk).exists()
+    # On another campaign the worker still labels there; the failure stops only this one.
+    other = make_campaign("Other run", overlap=1)
+    make_pairs(other, 1)
+    other.workers.add(worker)
+    assert client.get("/annotate/").status_code == 200
     assert QualificationAnswer.objects.filter(attempt__user=worker).count() == 4
 
 
