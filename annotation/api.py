@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import WithJsonSchema
 
+from crowd.gate import stop_for
 from safesora.auth import API_AUTH
 from safesora.inputs import MAX_BIGINT, Integer
 from safesora.roles import is_crowdworker
@@ -157,6 +158,9 @@ def lease_out(lease: Assignment) -> dict[str, Any]:
 @engine_errors
 def next_pairs(request: HttpRequest, payload: NextIn):
     """Your unexpired leases first, then newly leased pairs, `count` in all."""
+    stop = stop_for(request.auth, payload.campaign)  # qualification first; marketplace quota
+    if stop is not None:
+        return Status(403, {"detail": stop.reason})
     leases = engine.next_assignments(request.auth, campaign=payload.campaign, count=payload.count)
     return Status(200, {"assignments": [lease_out(lease) for lease in leases]})
 

@@ -69,6 +69,11 @@ def _serve(request: HttpRequest, video_id: str, field: str, default_type: str) -
     user = request.user if request.user.is_authenticated else (bearer_user(request) or request.user)
     if not may_view_video(user, video_id):
         raise PermissionDenied
+    return serve_file(request, video_id, field, default_type)
+
+
+def serve_file(request: HttpRequest, video_id: str, field: str, default_type: str) -> HttpResponse:
+    """A video's file or poster, for a caller that has checked permission (crowd's qualification set too)."""
     found = Video.objects.only(field).filter(pk=video_id).first()
     file = getattr(found, field, None)
     if not file:

@@ -46,6 +46,7 @@ from annotation.models import (
 )
 from annotation.quality import review_queue as low_agreement_pairs
 from annotation.reviews import changed_fields, record_review
+from crowd.gate import stop_for
 from safesora.inputs import parse_id
 from safesora.taxonomy import HARM_CATEGORIES, SUB_DIMENSIONS
 
@@ -109,6 +110,13 @@ def _workspace(request: HttpRequest, current: Assignment | None, preload: Assign
 
 def _next_workspace(request: HttpRequest, *, status: int = 200, **extra: Any) -> HttpResponse:
     """The workspace for the worker's next pair (their own live lease first), preloading the one after."""
+    stop = stop_for(request.user, _campaign_param(request))  # qualification first; marketplace quota
+    if stop is not None:
+        if is_htmx(request):
+            response = HttpResponse(status=200)
+            response["HX-Redirect"] = stop.url
+            return response
+        return redirect(stop.url)
     try:
         leases = next_assignments(request.user, campaign=_campaign_param(request), count=2)
     except AssignmentRefused as refused:

@@ -23,6 +23,7 @@ BENCHMARKS = {  # name: extra arguments
     "quality_at_scale": [],
     "export_scale": [],
     "moderation_speed": [],
+    "crowd_gate": [],
 }
 
 

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "annotation",
     "exports",
     "moderation",
+    "crowd",
 ]
 
 MIDDLEWARE = [

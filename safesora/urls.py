@@ -23,4 +23,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("health/", PlatformHealthView.as_view(), name="health"),
     path("", include("annotation.urls")),
+    path("", include("crowd.urls")),
 ]

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = {"generation", "annotation", "exports", "moderation"}
+PROJECT_APPS = {"generation", "annotation", "exports", "moderation", "crowd"}
 MODELS = [m for m in admin.site._registry if m._meta.app_label in PROJECT_APPS]
 
 
@@ -21,7 +21,7 @@ def test_every_project_model_has_an_admin():
     assert {"generation.Prompt", "generation.Generator", "generation.GenerationJob", "generation.Video",
             "annotation.Campaign", "annotation.Pair", "annotation.Assignment", "annotation.Annotation",
             "annotation.Review", "exports.ExportRun", "moderation.ModerationModel",
-            "moderation.Prediction"} <= names
+            "moderation.Prediction", "crowd.CrowdSettings", "crowd.Invite", "crowd.QualificationItem"} <= names
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.label)
