@@ -57,7 +57,17 @@ def enqueue(options: ExportOptions, user=None) -> ExportRun:
     run = create_run(options, user)
 
     def send() -> None:
-        result = run_export.delay(run.pk)
+        from safesora.celery import BrokerUnavailable
+
+        try:
+            result = run_export.delay(run.pk)
+        except BrokerUnavailable as exc:  # Redis down: say so on the run instead of a 500
+            log.error("export %s not sent to the workers: %s", run.pk, exc)
+            ExportRun.objects.filter(pk=run.pk, state=ExportState.QUEUED).update(
+                state=ExportState.FAILED, finished_at=timezone.now(),
+                error=_("the task queue is unreachable (%(error)s); nothing was started, try again")
+                % {"error": exc}, progress_message=_("not started"))
+            return
         ExportRun.objects.filter(pk=run.pk, task_id="").update(task_id=result.id or "")
 
     transaction.on_commit(send)

@@ -260,15 +260,28 @@ except ValueError:
 # Cache (login attempt counters, among others): Redis when CACHE_URL (or REDIS_URL) is set, so
 # every web process shares it; otherwise per-process memory, enough for the one-process demo.
 CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
+# django-redis: one client per connection pool, and with IGNORE_EXCEPTIONS a Redis outage is a
+# cache miss (logged), not a 500: sessions then come from the database (docs/reliability.md).
 CACHES = {
-    "default": {"BACKEND": "safesora.cache.RedisCache", "LOCATION": CACHE_URL}
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": CACHE_URL,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": env_bool("CACHE_IGNORE_EXCEPTIONS", True),
+            # Bounded waits: an unreachable Redis must not hold a request for the OS's TCP timeout.
+            "SOCKET_CONNECT_TIMEOUT": env_int("CACHE_CONNECT_TIMEOUT_MS", 500) / 1000,
+            "SOCKET_TIMEOUT": env_int("CACHE_TIMEOUT_MS", 1000) / 1000,
+        },
+    }
     if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "safesora.cache"
 # Sessions are read from the shared cache, written through to the database: one cache read per
 # request instead of a database query. Only with a shared cache: a per-process one would keep a
-# logged-out session alive in the other processes.
-SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if CACHE_URL
-                  else "django.contrib.sessions.backends.db")
+# logged-out session alive in the other processes. safesora.sessions also forgets, once Redis is
+# back, the cached copies of sessions changed or ended while it was down.
+SESSION_ENGINE = "safesora.sessions" if CACHE_URL else "django.contrib.sessions.backends.db"
 # Failed logins allowed per username and client address within the window (seconds).
 LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)
 LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900)
