@@ -35,8 +35,13 @@ def default_target(name: str) -> Path:
 
 
 def name_in_use(name: str, target: Path | None = None) -> str | None:
-    """Why `name` cannot be used for a new export now, or None."""
+    """Why `name` cannot be used for a new export now, or None.
+
+    A run whose process died (kill -9, a lost machine) is marked failed first, its partial folder
+    removed, so it does not block its own name.
+    """
     target = target or default_target(name)
+    fail_dead_runs()
     if target.exists():
         return _("a release folder %(path)s already exists") % {"path": target}
     if ExportRun.objects.filter(output_path=str(target), state__in=ACTIVE).exists():

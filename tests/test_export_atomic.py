@@ -78,7 +78,13 @@ def test_a_killed_export_process_publishes_nothing_and_is_noticed(tmp_path):
     assert not target.exists()  # nothing was published
     assert [name.startswith(".killed.partial-") for name in leftovers(target.parent)] == [True]
 
-    assert runs.fail_dead_runs() == 1
+    # Running the same export again notices the dead run instead of refusing the name.
+    again = subprocess.run(
+        [sys.executable, "manage.py", "export", "--name", "killed", "--output", str(target), "--no-videos",
+         "--no-progress"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
     run.refresh_from_db()
     assert run.state == ExportState.FAILED and "stopped before finishing" in run.error
-    assert leftovers(target.parent) == []
+    assert ExportRun.objects.filter(name="killed", state=ExportState.SUCCEEDED).count() == 1
+    assert leftovers(target.parent) == ["killed"]
+    assert runs.fail_dead_runs() == 0
