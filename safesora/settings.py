@@ -226,7 +226,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                # Cache errors ignored during a Redis outage: one every 10 s, not one per request.
+                "safesora.cache": {"filters": ["once_per_10s"]}},
+    "filters": {"once_per_10s": {"()": "safesora.logs.OncePerInterval", "seconds": 10}},
 }
 
 AUTHENTICATION_BACKENDS = ["safesora.auth.UserBackend"]
