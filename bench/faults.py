@@ -22,7 +22,7 @@ missing, duplicates, over-assigned pairs, counter drift, failed requests (anythi
 expected answer), the session requests' success rate while the fault lasted, and the seconds
 from the end of the fault to the last failed request (0 when none failed after it ended).
 
-    python bench/faults.py [--pairs 15000] [--annotators 8] [--token-annotators 2] [--redis-down 20]
+    python bench/faults.py [--pairs 10000] [--annotators 8] [--token-annotators 2] [--redis-down 20]
 
 Needs PostgreSQL's server binaries and redis-server installed; takes about three minutes on two
 cores. Writes bench/results/faults.json.
@@ -359,7 +359,7 @@ def summarize(record: Record, campaign, name: str, start: float, fault_start: fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=15_000)
+    parser.add_argument("--pairs", type=int, default=10_000)
     parser.add_argument("--annotators", type=int, default=8, help="annotators in all")
     parser.add_argument("--token-annotators", type=int, default=2, help="of which this many use API tokens")
     parser.add_argument("--think", type=float, default=0.02, help="seconds between an annotator's cycles")
@@ -434,7 +434,9 @@ def main() -> None:
             outcome = inject() or {}
             fault_end = outcome.pop("fault_end", time.monotonic())
             time.sleep(args.quiet)
-            rows.append(summarize(record, campaign, name, start, fault_start, fault_end, time.monotonic(), outcome))
+            end = time.monotonic()
+            time.sleep(1.5)  # let the submits sent before `end` be answered
+            rows.append(summarize(record, campaign, name, start, fault_start, fault_end, end, outcome))
 
         def kill_gunicorn_worker() -> dict:
             victim = children(server.pid)[0]
@@ -510,7 +512,7 @@ def main() -> None:
             worker = start_worker()
             generator = Generator.objects.get(name="tiny-wan")
             created = jobs.create_jobs([Prompt.objects.order_by("id").first()], [generator], [0],
-                                       params={"num_inference_steps": 1000})
+                                       params={"num_inference_steps": 300})
             job = created.get()
             enqueue(created)
             deadline = time.monotonic() + 120
