@@ -252,6 +252,11 @@ if not isinstance(PROMPT_REFINER_OPTIONS, dict):
 # Exports: each release is a folder here (see docs/exports.md). HF_TOKEN (read by huggingface_hub)
 # enables `manage.py export --push-to-hub`.
 EXPORTS_ROOT = Path(os.environ.get("EXPORTS_ROOT") or DATA_DIR / "exports").resolve()
+# A running export records the time every EXPORT_HEARTBEAT_SECONDS; one silent for
+# EXPORT_DEAD_AFTER_SECONDS is taken as dead from any machine (on its own machine, as soon as
+# its process is gone). See docs/reliability.md.
+EXPORT_HEARTBEAT_SECONDS = env_int("EXPORT_HEARTBEAT_SECONDS", 10)
+EXPORT_DEAD_AFTER_SECONDS = env_int("EXPORT_DEAD_AFTER_SECONDS", 120)
 
 # The review queue lists complete pairs whose mean majority share is below this (or that have a
 # tied question); reviewers can change it per visit (annotation.quality.review_queue).
