@@ -112,7 +112,9 @@ def test_sessions_login_and_labelling_survive_a_redis_outage(private_redis, capl
     assert stale.get("/annotate/")["Location"].startswith("/accounts/login/")
     log_in(browser, "outage-worker")
     label_one(browser)
-    assert "Exception ignored" in caplog.text  # the cache errors were logged, not raised
+    # The cache errors were logged, not raised, and not one traceback per call (dozens of calls
+    # failed above): one record per 10 s (safesora.logs.OncePerInterval).
+    assert 1 <= caplog.text.count("Exception ignored") <= 3
 
     private_redis.start()  # back with the data it had, including the copy of the ended session
     assert any(old_cookie.encode() in key for key in private_redis.keys())
