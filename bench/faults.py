@@ -24,7 +24,7 @@ from the end of the fault to the last failed request (0 when none failed after i
 
     python bench/faults.py [--pairs 10000] [--annotators 8] [--token-annotators 2] [--redis-down 20]
 
-Needs PostgreSQL's server binaries and redis-server installed; takes about three minutes on two
+Needs PostgreSQL's server binaries and redis-server installed; takes 6-8 minutes on two busy
 cores. Writes bench/results/faults.json.
 """
 
