@@ -19,6 +19,8 @@ BENCHMARKS = {  # name: extra arguments
     "encode_speed": [],
     "generation_overhead": [],
     "annotation_throughput": [],
+    "faults": [],
+    "cache_client": [],
     "assignment_query_plans": [],
     "quality_at_scale": [],
     "export_scale": [],

@@ -86,7 +86,11 @@ class ExportRunAdmin(admin.ModelAdmin):
         form = NewExportForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             run = runs.enqueue(form.options, request.user)
-            messages.success(request, _("Export %(name)s queued.") % {"name": run.name})
+            run.refresh_from_db()
+            if run.state == ExportState.FAILED:
+                messages.error(request, run.error)
+            else:
+                messages.success(request, _("Export %(name)s queued.") % {"name": run.name})
             return redirect("admin:exports_exportrun_changelist")
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
                    "title": _("New export")}

@@ -30,6 +30,7 @@ class ExportRun(models.Model):
     manifest = models.JSONField(_("manifest"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     task_id = models.CharField(_("Celery task id"), max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -82,6 +82,21 @@ def sweep_partials(folder: Path) -> list[Path]:
     return removed
 
 
+def remove_partials_of(target: Path, host: str, pid: int) -> list[Path]:
+    """Remove the partial folders of `target` written by process `pid` of `host` (known to be dead)."""
+    removed = []
+    folder = Path(target).parent
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        match = PARTIAL_RE.match(path.name)
+        if (match and match["name"] == Path(target).name and match["host"] == host.replace("-", "_")
+                and int(match["pid"]) == pid):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def selected_pairs(options: ExportOptions) -> QuerySet:
     """The pairs the filters select before aggregation (gold, campaigns, generators)."""
     pairs = Pair.objects.all()

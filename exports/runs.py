@@ -9,16 +9,19 @@ import logging
 import os
 import shutil
 import socket
+import threading
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import ExportRun, ExportState
 from .options import ExportOptions
-from .release import ExportCancelled, ProgressFn, build_release, sweep_partials
+from .release import ExportCancelled, ProgressFn, build_release, remove_partials_of, sweep_partials
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +38,13 @@ def default_target(name: str) -> Path:
 
 
 def name_in_use(name: str, target: Path | None = None) -> str | None:
-    """Why `name` cannot be used for a new export now, or None."""
+    """Why `name` cannot be used for a new export now, or None.
+
+    A run whose process died (kill -9, a lost machine) is marked failed first, its partial folder
+    removed, so it does not block its own name.
+    """
     target = target or default_target(name)
+    fail_dead_runs()
     if target.exists():
         return _("a release folder %(path)s already exists") % {"path": target}
     if ExportRun.objects.filter(output_path=str(target), state__in=ACTIVE).exists():
@@ -57,7 +65,17 @@ def enqueue(options: ExportOptions, user=None) -> ExportRun:
     run = create_run(options, user)
 
     def send() -> None:
-        result = run_export.delay(run.pk)
+        from safesora.celery import BrokerUnavailable
+
+        try:
+            result = run_export.delay(run.pk)
+        except BrokerUnavailable as exc:  # Redis down: say so on the run instead of a 500
+            log.error("export %s not sent to the workers: %s", run.pk, exc)
+            ExportRun.objects.filter(pk=run.pk, state=ExportState.QUEUED).update(
+                state=ExportState.FAILED, finished_at=timezone.now(),
+                error=_("the task queue is unreachable (%(error)s); nothing was started, try again")
+                % {"error": exc}, progress_message=_("not started"))
+            return
         ExportRun.objects.filter(pk=run.pk, task_id="").update(task_id=result.id or "")
 
     transaction.on_commit(send)
@@ -73,7 +91,7 @@ def execute(run_id: int, *, progress: ProgressFn | None = None) -> ExportRun:
     fail_dead_runs()
     claimed = ExportRun.objects.filter(pk=run_id, state__in=ACTIVE).update(
         state=ExportState.RUNNING, started_at=timezone.now(), error="", progress_done=0,
-        progress_message=_("starting"), task_id=process_tag())
+        progress_message=_("starting"), task_id=process_tag(), heartbeat_at=timezone.now())
     run = ExportRun.objects.get(pk=run_id)
     if not claimed:
         log.info("export %s is %s; not running it", run_id, run.state)
@@ -91,7 +109,8 @@ def execute(run_id: int, *, progress: ProgressFn | None = None) -> ExportRun:
     target = Path(run.output_path)
     try:
         options = ExportOptions.from_json(run.options)
-        manifest = build_release(options, target, progress=report, should_cancel=cancelled)
+        with heartbeat(run_id):
+            manifest = build_release(options, target, progress=report, should_cancel=cancelled)
     except ExportCancelled:
         ExportRun.objects.filter(pk=run_id).update(finished_at=timezone.now(),
                                                    progress_message=_("cancelled; nothing was written"))
@@ -123,23 +142,64 @@ def cancel(run: ExportRun, user=None) -> bool:
     return bool(changed)
 
 
-def fail_dead_runs() -> int:
-    """Mark runs whose export process on this host has died (e.g. killed) as failed."""
-    prefix = f"pid:{socket.gethostname()}:"
-    count = 0
-    for run in ExportRun.objects.filter(state=ExportState.RUNNING, task_id__startswith=prefix):
-        pid = int(run.task_id[len(prefix):])
+@contextmanager
+def heartbeat(run_id: int):
+    """While the block runs, a thread records a sign of life on the run every few seconds.
+
+    A run is dead when its process is gone (checked on its own host) or when it has been silent
+    for EXPORT_DEAD_AFTER_SECONDS (seen from any host: a lost machine, a container elsewhere,
+    a pid reused). Plain rows and timestamps, so SQLite and PostgreSQL behave the same.
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
         try:
-            os.kill(pid, 0)
+            while not stop.wait(settings.EXPORT_HEARTBEAT_SECONDS):
+                ExportRun.objects.filter(pk=run_id, state=ExportState.RUNNING).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"export-{run_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _process_gone(host: str, pid: int) -> bool:
+    if host != socket.gethostname():
+        return False  # not ours to look at: the heartbeat tells
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def fail_dead_runs() -> int:
+    """Mark running exports whose process died (killed, machine lost) as failed; remove their partial folders."""
+    silent_since = timezone.now() - timedelta(seconds=settings.EXPORT_DEAD_AFTER_SECONDS)
+    count = 0
+    for run in ExportRun.objects.filter(state=ExportState.RUNNING, task_id__startswith="pid:"):
+        try:
+            host, pid = run.task_id.split(":")[1:]
+            pid = int(pid)
+        except ValueError:
             continue
-        except ProcessLookupError:
-            pass
-        except PermissionError:
+        silent = run.heartbeat_at is not None and run.heartbeat_at < silent_since
+        if not (_process_gone(host, pid) or silent):
             continue
+        why = (_("the export process (pid %(pid)s) stopped before finishing; nothing was published") if not silent
+               else _("the export process (pid %(pid)s on %(host)s) gave no sign of life since %(when)s; "
+                      "nothing was published"))
         count += ExportRun.objects.filter(pk=run.pk, state=ExportState.RUNNING).update(
             state=ExportState.FAILED, finished_at=timezone.now(),
-            error=_("the export process (pid %(pid)s) stopped before finishing; nothing was published")
-            % {"pid": pid})
+            error=why % {"pid": pid, "host": host, "when": run.heartbeat_at})
+        remove_partials_of(Path(run.output_path), host, pid)
         sweep_partials(Path(run.output_path).parent)
     return count
 

@@ -145,7 +145,15 @@ def send_to_workers(model_admin: admin.ModelAdmin, request, job_set) -> None:
             "run `python manage.py generate --queued` to make them here.")
             % {"n": job_set.filter(state=JobState.QUEUED).count()}, messages.WARNING)
     else:
-        sent = enqueue(job_set)
+        from safesora.celery import BrokerUnavailable
+
+        try:
+            sent = enqueue(job_set)
+        except BrokerUnavailable as exc:  # Redis down: the jobs stay queued, nothing is lost
+            model_admin.message_user(request, _(
+                "The task queue is unreachable (%(error)s). The jobs stay queued: send them again later, "
+                "or run `python manage.py generate --queued`.") % {"error": exc}, messages.ERROR)
+            return
         model_admin.message_user(request, _("%(n)d jobs sent to the GPU workers.") % {"n": sent}, messages.SUCCESS)
 
 

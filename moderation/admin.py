@@ -16,7 +16,7 @@ from safesora.admin import NotAddedHereAdmin
 from safesora.taxonomy import HARM_BY_KEY, HARM_KEYS
 
 from .evaluate import REPORT_FILES, UNSAFE
-from .models import ModerationModel, Prediction
+from .models import ModelState, ModerationModel, Prediction
 
 REPORT_IMAGES = {REPORT_FILES["pr_curves"], REPORT_FILES["per_category"]}
 
@@ -128,7 +128,16 @@ class ModerationModelAdmin(admin.ModelAdmin):
             except (JobError, ValueError) as exc:
                 form.add_error(None, str(exc))
             else:
-                train_model.delay(model.pk, activate=data["activate"])
+                from safesora.celery import BrokerUnavailable
+
+                try:
+                    train_model.delay(model.pk, activate=data["activate"])
+                except BrokerUnavailable as exc:  # Redis down: no half-started version left behind
+                    ModerationModel.objects.filter(pk=model.pk, state=ModelState.TRAINING).update(
+                        state=ModelState.FAILED, error=_("the task queue is unreachable: %(error)s") % {"error": exc})
+                    self.message_user(request, _("The task queue is unreachable (%(error)s); training was not "
+                                                 "started, try again.") % {"error": exc}, messages.ERROR)
+                    return redirect("admin:moderation_moderationmodel_change", model.pk)
                 self.message_user(request, _("Training of %(model)s was queued.") % {"model": model}, messages.SUCCESS)
                 return redirect("admin:moderation_moderationmodel_change", model.pk)
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,

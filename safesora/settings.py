@@ -236,7 +236,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"},
-                "axes": {"level": "WARNING"}},  # failed logins and lockouts; not every success
+                "axes": {"level": "WARNING"},  # failed logins and lockouts; not every success
+                # Cache errors ignored during a Redis outage: one every 10 s, not one per request.
+                "safesora.cache": {"filters": ["once_per_10s"]}},
+    "filters": {"once_per_10s": {"()": "safesora.logs.OncePerInterval", "seconds": 10}},
 }
 
 # django-axes first: it refuses a locked-out username before any password is checked.
@@ -292,6 +295,11 @@ if not isinstance(PROMPT_REFINER_OPTIONS, dict):
 # Exports: each release is a folder here (see docs/exports.md). HF_TOKEN (read by huggingface_hub)
 # enables `manage.py export --push-to-hub`.
 EXPORTS_ROOT = Path(os.environ.get("EXPORTS_ROOT") or DATA_DIR / "exports").resolve()
+# A running export records the time every EXPORT_HEARTBEAT_SECONDS; one silent for
+# EXPORT_DEAD_AFTER_SECONDS is taken as dead from any machine (on its own machine, as soon as
+# its process is gone). See docs/reliability.md.
+EXPORT_HEARTBEAT_SECONDS = env_int("EXPORT_HEARTBEAT_SECONDS", 10)
+EXPORT_DEAD_AFTER_SECONDS = env_int("EXPORT_DEAD_AFTER_SECONDS", 120)
 
 # Limits on imported input (docs/configuration.md): prompt files, prompt text, video files.
 PROMPT_IMPORT_MAX_BYTES = env_int("PROMPT_IMPORT_MAX_BYTES", 100 * 1024 * 1024)  # file, and content after gunzip
@@ -312,15 +320,28 @@ except ValueError:
 # Cache (login attempt counters, among others): Redis when CACHE_URL (or REDIS_URL) is set, so
 # every web process shares it; otherwise per-process memory, enough for the one-process demo.
 CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
+# django-redis: one client per connection pool, and with IGNORE_EXCEPTIONS a Redis outage is a
+# cache miss (logged), not a 500: sessions then come from the database (docs/reliability.md).
 CACHES = {
-    "default": {"BACKEND": "safesora.cache.RedisCache", "LOCATION": CACHE_URL}
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": CACHE_URL,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": env_bool("CACHE_IGNORE_EXCEPTIONS", True),
+            # Bounded waits: an unreachable Redis must not hold a request for the OS's TCP timeout.
+            "SOCKET_CONNECT_TIMEOUT": env_int("CACHE_CONNECT_TIMEOUT_MS", 500) / 1000,
+            "SOCKET_TIMEOUT": env_int("CACHE_TIMEOUT_MS", 1000) / 1000,
+        },
+    }
     if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "safesora.cache"
 # Sessions are read from the shared cache, written through to the database: one cache read per
 # request instead of a database query. Only with a shared cache: a per-process one would keep a
-# logged-out session alive in the other processes.
-SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if CACHE_URL
-                  else "django.contrib.sessions.backends.db")
+# logged-out session alive in the other processes. safesora.sessions also forgets, once Redis is
+# back, the cached copies of sessions changed or ended while it was down.
+SESSION_ENGINE = "safesora.sessions" if CACHE_URL else "django.contrib.sessions.backends.db"
 # Failed logins allowed per username and client address within the window (seconds), counted by
 # django-axes in the database (so the limit holds while Redis is down); see docs/security.md.
 LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)

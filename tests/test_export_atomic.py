@@ -78,7 +78,56 @@ def test_a_killed_export_process_publishes_nothing_and_is_noticed(tmp_path):
     assert not target.exists()  # nothing was published
     assert [name.startswith(".killed.partial-") for name in leftovers(target.parent)] == [True]
 
-    assert runs.fail_dead_runs() == 1
+    # Running the same export again notices the dead run instead of refusing the name.
+    again = subprocess.run(
+        [sys.executable, "manage.py", "export", "--name", "killed", "--output", str(target), "--no-videos",
+         "--no-progress"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
     run.refresh_from_db()
     assert run.state == ExportState.FAILED and "stopped before finishing" in run.error
-    assert leftovers(target.parent) == []
+    assert ExportRun.objects.filter(name="killed", state=ExportState.SUCCEEDED).count() == 1
+    assert leftovers(target.parent) == ["killed"]
+    assert runs.fail_dead_runs() == 0
+
+
+@pytest.mark.django_db
+def test_a_silent_run_of_another_machine_is_failed_and_only_its_partial_folder_removed(tmp_path, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.EXPORT_DEAD_AFTER_SECONDS = 60
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, pid, silent_for in (("far", 4242, 300), ("near", 4243, 5)):
+        run = runs.create_run(ExportOptions(name=name), target=out / name)
+        ExportRun.objects.filter(pk=run.pk).update(state=ExportState.RUNNING, task_id=f"pid:other-host:{pid}",
+                                                   heartbeat_at=timezone.now() - timedelta(seconds=silent_for))
+        (out / f".{name}.partial-other_host-{pid}-0123abcd").mkdir()
+    assert runs.fail_dead_runs() == 1
+    far, near = ExportRun.objects.get(name="far"), ExportRun.objects.get(name="near")
+    assert far.state == ExportState.FAILED and "gave no sign of life" in far.error and "other-host" in far.error
+    assert near.state == ExportState.RUNNING  # still beating: its machine is working on it
+    assert leftovers(out) == [".near.partial-other_host-4243-0123abcd"]
+    assert runs.name_in_use("far", out / "far") is None
+    assert "already queued or running" in runs.name_in_use("near", out / "near")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_export_keeps_beating(tmp_path, settings):
+    settings.EXPORT_HEARTBEAT_SECONDS = 0.2
+    build_synthetic_project(0.003, users=3)
+    run = runs.create_run(ExportOptions(name="beating", include_videos=False, prompts_per_batch=4),
+                          target=tmp_path / "out" / "beating")
+    seen = []
+
+    def slow_first_batch(done, total, message):
+        if done and not seen:
+            first = ExportRun.objects.get(pk=run.pk).heartbeat_at
+            time.sleep(1)
+            seen.append((first, ExportRun.objects.get(pk=run.pk).heartbeat_at))
+
+    run = runs.execute(run.pk, progress=slow_first_batch)
+    assert run.state == ExportState.SUCCEEDED
+    (before, after), = seen
+    assert before is not None and after > before
