@@ -1,5 +1,8 @@
 """Set up the embedded demo: database, an admin, a crowdworker, bundled prompts, videos from the
-tiny generators, and a campaign with its pairs, so one can log in and label at once."""
+tiny generators, and a campaign with its pairs, so one can log in and label at once.
+
+A project-level command: the demo assembles every stage, so no app owns it (generation never imports
+annotation)."""
 
 from pathlib import Path
 
@@ -9,6 +12,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+import generation
+from annotation.models import Campaign
+from annotation.pairing import build_pairs
 from generation.jobs import ACTIVE_STATES, create_jobs
 from generation.models import Generator, Prompt, Video
 from generation.prompt_import import import_prompts
@@ -16,7 +22,7 @@ from generation.runner import run_jobs
 from generation.tasks import batches
 from safesora.roles import CROWDWORKER, ensure_role_groups
 
-DEMO_PROMPTS = Path(__file__).resolve().parents[2] / "data" / "demo_prompts.jsonl"
+DEMO_PROMPTS = Path(generation.__file__).resolve().parent / "data" / "demo_prompts.jsonl"
 DEMO_USERS = {  # username: (password, is_staff, role)
     "admin": ("admin-demo-pass", True, None),
     "worker": ("worker-demo-pass", False, CROWDWORKER),
@@ -62,10 +68,6 @@ class Command(BaseCommand):
                           f"{', '.join(g.name for g in generators)}")
 
     def _campaign(self) -> None:
-        # The demo sets up every stage, so it reaches into annotation; generation's own code never does.
-        from annotation.models import Campaign
-        from annotation.pairing import build_pairs
-
         campaign, _ = Campaign.objects.get_or_create(
             name=DEMO_CAMPAIGN, defaults={"instructions": "Compare the two videos of each prompt. These are "
                                           "noisy videos from tiny random-weight models: label them as you see them."})
