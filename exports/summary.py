@@ -5,9 +5,17 @@ agreement...). That must be said where the admin looks, not left inside the mani
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from .models import ExportRun, ExportState
+
+REASONS = {"unannotated": _lazy("without annotations"), "incomplete": _lazy("missing annotations"),
+           "eval_prompt": _lazy("of evaluation prompts (only the prompts are exported)")}
+
+
+def _reasons(skipped: dict) -> str:
+    return ", ".join(f"{n} {REASONS.get(reason, reason)}" for reason, n in skipped.items())
 
 
 def _counts(run: ExportRun) -> dict:
@@ -34,7 +42,7 @@ def export_summary(run: ExportRun) -> str:
     text += _(" (SafeSora preference train/test %(train)s/%(test)s), %(videos)d labelled videos") % {
         "train": preference.get("train", 0), "test": preference.get("test", 0), "videos": video_count(run)}
     if skipped:
-        text += _("; left out: %(why)s") % {"why": ", ".join(f"{n} {reason}" for reason, n in skipped.items())}
+        text += _("; left out: %(why)s") % {"why": _reasons(skipped)}
     return text
 
 
@@ -48,8 +56,77 @@ def empty_warning(run: ExportRun) -> str | None:
     if not seen and not skipped:
         why = _("no pair matched its filters.")
     else:
-        why = _("of the pairs it looked at, %(why)s.") % {
-            "why": ", ".join(f"{n} {reason}" for reason, n in skipped.items()) or _("none was kept")}
+        why = _("of the %(seen)d pairs it looked at, %(why)s.") % {"seen": seen, "why": _reasons(skipped) or _(
+            "none was kept")}
     hint = _(" Only pairs with all their annotations are exported unless “include incomplete” is chosen.") \
         if "incomplete" in skipped else ""
     return _("This export holds 0 pairs: %(why)s%(hint)s") % {"why": why, "hint": hint}
+
+
+def finished_message(run: ExportRun) -> tuple[int, str]:
+    """(message level, sentence) for the admin once an export was started: what happened to it.
+
+    Without a broker the task has already run inside the request, so "queued" would be wrong.
+    """
+    from django.contrib import messages
+
+    name = run.name
+    if run.state in (ExportState.QUEUED, ExportState.RUNNING):
+        return messages.SUCCESS, _("Export %(name)s queued; this list shows its progress.") % {"name": name}
+    if run.state == ExportState.FAILED:
+        return messages.ERROR, _("Export %(name)s failed: %(error)s") % {"name": name, "error": run.error}
+    if run.state == ExportState.CANCELLED:
+        return messages.WARNING, _("Export %(name)s was cancelled.") % {"name": name}
+    warning = empty_warning(run)
+    if warning:
+        return messages.WARNING, _("Export %(name)s finished. %(warning)s") % {"name": name, "warning": warning}
+    return messages.SUCCESS, _("Export %(name)s finished: %(summary)s.") % {"name": name,
+                                                                             "summary": export_summary(run)}
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f}%"
+
+
+def manifest_tables(run: ExportRun) -> dict:
+    """The manifest's figures as rows for the export's admin page (tables and charts, not JSON)."""
+    from annotation import charts
+
+    counts = _counts(run)
+    if not counts:
+        return {}
+    safesora = counts.get("safesora") or {}
+    hf = counts.get("hf") or {}
+    splits = sorted({s for c in hf.values() for s in c})
+    mean_agreement = counts.get("mean_agreement") or {}
+    choices = counts.get("choices") or {}
+    harm = counts.get("harm_labels") or {}
+    return {
+        "safesora": [(part, (safesora.get(part) or {}).get("train", 0), (safesora.get(part) or {}).get("test", 0))
+                     for part in ("preference", "label")],
+        "eval_prompts": safesora.get("eval_prompts", 0),
+        "hf_splits": splits,
+        "hf": [(name, [split_counts.get(s, 0) for s in splits]) for name, split_counts in hf.items()],
+        "left_out": [(REASONS.get(k, k), n) for k, n in sorted((counts.get("pairs_skipped") or {}).items())],
+        "figures": [(_("pairs looked at"), counts.get("pairs_seen", 0)),
+                    (_("pairs undecided on some question (Hugging Face only)"), counts.get("pairs_undecided", 0)),
+                    (_("pairs settled by a review"), counts.get("pairs_reviewed", 0)),
+                    (_("annotations"), counts.get("annotations", 0)),
+                    (_("labelled videos"), counts.get("videos", 0)),
+                    (_("of which safe"), counts.get("videos_safe", 0)),
+                    (_("files"), (run.manifest or {}).get("file_count", 0)),
+                    (_("bytes"), (run.manifest or {}).get("total_bytes", 0))],
+        "generators": [(name, g, {q: _percent(r) for q, r in (g.get("win_rate") or {}).items()})
+                       for name, g in sorted((counts.get("generators") or {}).items())],
+        "options": [(k, ", ".join(v) or _("all") if isinstance(v, list) else v)
+                    for k, v in sorted((run.options or {}).items())],
+        "charts": [
+            (_("Choices per question"), charts.stacked_bar_chart(
+                [(q, (c.get("video_0", 0), c.get("video_1", 0))) for q, c in choices.items()],
+                [_("left (video_0)"), _("right (video_1)")], title=_("Choices per question"))),
+            (_("Mean annotator agreement per question"), charts.bar_chart(
+                list(mean_agreement.items()), low=0.0, high=1.0, title=_("Mean annotator agreement per question"))),
+            (_("Harm labels among the exported videos"), charts.bar_chart(
+                list(harm.items()), title=_("Harm labels among the exported videos"))),
+        ] if counts.get("pairs_seen") else [],
+    }
