@@ -226,3 +226,46 @@ def test_a_crowdworker_gets_a_pair_the_simulated_annotators_left(demo, browser):
     assert page.locator("video:visible").count() == 2
     save_screenshot(page, "demo-labelling")
     context.close()
+
+
+@pytest.mark.parametrize("model", ["generation/video", "annotation/pair"])
+def test_video_and_pair_lists_show_posters_generators_prompts_and_short_ids(demo, browser, model):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    log_in(page, demo["url"], "admin", "admin-demo-pass", lands_on=r"/")
+    page.goto(f"{demo['url']}/admin/{model}/")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 36
+    first = rows.first
+    thumbs = first.locator("img.poster-thumb")
+    assert thumbs.count() == (1 if model == "generation/video" else 2)
+    page.wait_for_load_state("networkidle")
+    assert thumbs.first.evaluate("img => img.complete && img.naturalWidth > 0"), "the poster did not load"
+    text = first.inner_text()
+    assert re.search(r"tiny-(wan|cogvideox|ltx)", text)
+    short = first.locator(".short-id code")
+    full = short.get_attribute("title")
+    assert len(full) == 64 and short.inner_text() == full[:10] + "…"
+    assert first.locator(".short-id button.copy-id").get_attribute("data-copy") == full
+    assert first.locator(".clipped").get_attribute("title")  # the prompt, whole on hover
+    # Nothing spills past the page: the table fits the content area at 1280 px.
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
+    spill = page.evaluate("() => { const r = document.querySelector('#changelist .results');"
+                          " return r.scrollWidth - r.clientWidth; }")
+    assert spill <= 0, f"the table is {spill}px wider than its column"
+    save_screenshot(page, f"demo-admin-{model.split('/')[1]}-list")
+    context.close()
+
+
+def test_starting_an_export_in_the_demo_admin_says_what_it_made(demo, admin_page):
+    # The demo has no broker: the export runs in the request, and the page says how it ended.
+    page = admin_page
+    page.goto(demo["url"] + "/admin/exports/exportrun/add/")
+    page.fill("input[name=name]", "from-the-browser")
+    page.click("#new-export-form input[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/exports/exportrun/$"))
+    message = page.locator(".messagelist li").first.inner_text()
+    assert re.match(r"Export from-the-browser finished: [1-9]\d* pairs", message), message
+    assert "queued" not in message
+    save_screenshot(page, "demo-export-finished")

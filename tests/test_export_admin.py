@@ -162,5 +162,5 @@ def test_an_export_with_no_pairs_says_so_in_the_admin_and_in_the_command(client,
 
     out = io.StringIO()
     call_command("export", "--name", "empty-too", "--no-progress", "--until", "2001-01-02", stdout=out)
-    assert re.search(r"WARNING: This export holds 0 pairs: of the \d+ pairs it looked at, \d+ without annotations",
+    assert re.search(r"WARNING: This export holds 0 pairs: of the \d+ pairs it looked at, .*\d+ without annotations",
                      out.getvalue()), out.getvalue()
