@@ -12,10 +12,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from safesora.admin_display import AdminListMedia
+
 from . import runs
 from .forms import NewExportForm
 from .models import ExportRun, ExportState
-from .summary import empty_warning, export_summary, finished_message, manifest_tables
+from .summary import empty_warning, export_summary, finished_message, manifest_tables, pair_count
 from .tarstream import tar_gz_stream
 
 
@@ -31,6 +33,7 @@ class ExportRunAdmin(admin.ModelAdmin):
                        "output_path", "error", "task_id", "download"]
     fields = readonly_fields
     change_list_template = "admin/exports/exportrun/change_list.html"
+    Media = AdminListMedia
     change_form_template = "admin/exports/exportrun/change_form.html"
 
     def has_change_permission(self, request, obj=None):
@@ -50,7 +53,11 @@ class ExportRunAdmin(admin.ModelAdmin):
         warning = empty_warning(run)
         if warning:
             return format_html('<strong class="export-empty" title="{}">⚠ {}</strong>', warning, _("0 pairs"))
-        return export_summary(run) if run.state == ExportState.SUCCEEDED else "-"
+        if run.state != ExportState.SUCCEEDED:
+            return "-"
+        count = pair_count(run)
+        return format_html('<span title="{}">{}</span>', export_summary(run),
+                           ngettext("%(n)d pair", "%(n)d pairs", count) % {"n": count})
 
     @admin.display(description=_("error"))
     def short_error(self, run: ExportRun) -> str:
