@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from safesora.admin import NotAddedHereAdmin
+from safesora.admin_display import AdminListMedia, clipped, poster_thumbnail, short_id, two_lines
 
 from .models import Annotation, Assignment, Campaign, Pair, Review
 
@@ -15,12 +17,36 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Pair)
 class PairAdmin(admin.ModelAdmin):
-    list_display = ["id", "campaign", "prompt", "required_annotations", "claimed_count", "annotation_count",
-                    "is_gold"]
+    list_display = ["posters", "pair_id", "generators", "prompt_text", "annotations"]
+    list_display_links = ["posters", "pair_id"]
+    list_select_related = ["campaign", "prompt", "video_0__generator", "video_1__generator"]
     list_filter = ["campaign", "is_gold"]
     raw_id_fields = ["prompt", "video_0", "video_1"]
     search_fields = ["id", "prompt__text"]
     show_full_result_count = False
+    Media = AdminListMedia
+
+    @admin.display(description=_("posters"))
+    def posters(self, obj: Pair) -> str:
+        return format_html('<span class="posters">{}{}</span>', poster_thumbnail(obj.video_0),
+                           poster_thumbnail(obj.video_1))
+
+    @admin.display(description=_("id"), ordering="id")
+    def pair_id(self, obj: Pair) -> str:
+        return short_id(obj.pk)
+
+    @admin.display(description=_("generators (left / right)"))
+    def generators(self, obj: Pair) -> str:
+        return two_lines(obj.video_0.generator.name, obj.video_1.generator.name)
+
+    @admin.display(description=_("prompt · campaign"), ordering="prompt__text")
+    def prompt_text(self, obj: Pair) -> str:
+        return two_lines(clipped(obj.prompt.text), obj.campaign.name)
+
+    @admin.display(description=_("done / taken / needed"), ordering="annotation_count")
+    def annotations(self, obj: Pair) -> str:
+        counts = f"{obj.annotation_count}/{obj.claimed_count}/{obj.required_annotations}"
+        return two_lines(counts, _("gold")) if obj.is_gold else counts
 
 
 @admin.register(Assignment)

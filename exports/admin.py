@@ -12,23 +12,28 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from safesora.admin_display import AdminListMedia
+
 from . import runs
 from .forms import NewExportForm
 from .models import ExportRun, ExportState
+from .summary import empty_warning, export_summary, finished_message, manifest_tables, pair_count
 from .tarstream import tar_gz_stream
 
 
 @admin.register(ExportRun)
 class ExportRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "state", "progress", "created_by", "created_at", "finished_at", "short_error",
-                    "download"]
+    list_display = ["id", "name", "state", "progress", "holds", "created_by", "created_at", "finished_at",
+                    "short_error", "download"]
     list_display_links = ["id", "name"]
     list_filter = ["state"]
     actions = ["cancel_selected"]
-    readonly_fields = ["name", "state", "progress", "progress_message", "options", "created_by", "created_at",
-                       "started_at", "finished_at", "output_path", "error", "task_id", "manifest", "download"]
+    # The options and the manifest are shown as tables below the fields (change_form.html), not as JSON.
+    readonly_fields = ["name", "state", "progress", "holds", "created_by", "created_at", "started_at", "finished_at",
+                       "output_path", "error", "task_id", "download"]
     fields = readonly_fields
     change_list_template = "admin/exports/exportrun/change_list.html"
+    Media = AdminListMedia
     change_form_template = "admin/exports/exportrun/change_form.html"
 
     def has_change_permission(self, request, obj=None):
@@ -44,7 +49,19 @@ class ExportRunAdmin(admin.ModelAdmin):
             return format_html('<progress value="{}" max="{}"></progress> {} / {} <small>{}</small>',
                                run.progress_done, max(run.progress_total, 1), run.progress_done,
                                run.progress_total, run.progress_message)
-        return run.progress_message
+        return format_html("{} <small>({} / {})</small>", run.progress_message, run.progress_done,
+                           run.progress_total)
+
+    @admin.display(description=_("holds"))
+    def holds(self, run: ExportRun) -> str:
+        warning = empty_warning(run)
+        if warning:
+            return format_html('<strong class="export-empty" title="{}">⚠ {}</strong>', warning, _("0 pairs"))
+        if run.state != ExportState.SUCCEEDED:
+            return "-"
+        count = pair_count(run)
+        return format_html('<span title="{}">{}</span>', export_summary(run),
+                           ngettext("%(n)d pair", "%(n)d pairs", count) % {"n": count})
 
     @admin.display(description=_("error"))
     def short_error(self, run: ExportRun) -> str:
@@ -86,15 +103,22 @@ class ExportRunAdmin(admin.ModelAdmin):
         form = NewExportForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             run = runs.enqueue(form.options, request.user)
-            run.refresh_from_db()
-            if run.state == ExportState.FAILED:
-                messages.error(request, run.error)
-            else:
-                messages.success(request, _("Export %(name)s queued.") % {"name": run.name})
+            run.refresh_from_db()  # without a broker it has already run, in this request
+            messages.add_message(request, *finished_message(run))
             return redirect("admin:exports_exportrun_changelist")
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
                    "title": _("New export")}
         return TemplateResponse(request, "admin/exports/exportrun/new.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        extra = {}
+        if run is not None:
+            warning = empty_warning(run)
+            if warning and request.method == "GET":
+                messages.warning(request, warning)
+            extra = {"tables": manifest_tables(run), "summary": export_summary(run)}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if request.method != "POST":

@@ -12,6 +12,7 @@ from django.urls import path
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from safesora.admin_display import AdminListMedia, clipped, poster_thumbnail, short_id, two_lines
 from safesora.taxonomy import PROMPT_TYPES
 
 from . import jobs
@@ -170,13 +171,37 @@ def state_table() -> dict:
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ["id", "generator", "prompt", "origin", "num_frames", "width", "height", "duration",
-                    "moderation_badge"]
+    list_display = ["thumbnail", "video_id", "generator_origin", "prompt_text", "frames_and_size", "moderation_badge"]
+    list_display_links = ["thumbnail", "video_id"]
+    list_select_related = ["generator", "prompt"]
     list_filter = ["generator", "origin", "flagged"]
     search_fields = ["id", "prompt__text"]
     raw_id_fields = ["prompt", "job"]
     readonly_fields = ["id", "sha256", "created_at", "harm_scores", "moderated_at"]
     show_full_result_count = False
+
+    Media = AdminListMedia
+
+    @admin.display(description=_("poster"))
+    def thumbnail(self, obj: Video) -> str:
+        return poster_thumbnail(obj)
+
+    @admin.display(description=_("id"), ordering="id")
+    def video_id(self, obj: Video) -> str:
+        return short_id(obj.pk)
+
+    @admin.display(description=_("prompt"), ordering="prompt__text")
+    def prompt_text(self, obj: Video) -> str:
+        return clipped(obj.prompt.text)
+
+    @admin.display(description=_("generator · origin"), ordering="generator__name")
+    def generator_origin(self, obj: Video) -> str:
+        return two_lines(obj.generator.name, obj.get_origin_display())
+
+    @admin.display(description=_("frames · size"))
+    def frames_and_size(self, obj: Video) -> str:
+        return two_lines(_("%(n)s frames, %(s).1f s") % {"n": obj.num_frames, "s": obj.duration or 0},
+                         f"{obj.width}×{obj.height}")
 
     @admin.display(description=_("moderation"), ordering="flagged")
     def moderation_badge(self, obj: Video) -> str:

@@ -7,7 +7,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -53,9 +53,11 @@ class ModerationModelAdmin(admin.ModelAdmin):
     list_display = ["version", "name", "state", "active_badge", "macro_f1", "unsafe_auroc", "export_run",
                     "created_at", "report_link"]
     list_filter = ["state", "is_active"]
-    readonly_fields = ["version", "state", "is_active", "config", "thresholds", "artifact_path", "report_path",
-                       "export_run", "snapshot_path", "error", "created_at", "finished_at", "report_link"]
-    exclude = ["metrics"]
+    # Configuration, thresholds and metrics as tables (the report page has the full evaluation), not JSON.
+    readonly_fields = ["version", "state", "is_active", "held_out", "report_link", "config_table", "thresholds_table",
+                       "artifact_path", "report_path", "export_run", "snapshot_path", "error", "created_at",
+                       "finished_at"]
+    exclude = ["metrics", "config", "thresholds"]
     actions = ["activate_model", "deactivate_models"]
 
     @admin.display(description=_("active"), ordering="is_active")
@@ -71,6 +73,28 @@ class ModerationModelAdmin(admin.ModelAdmin):
     @admin.display(description=_("unsafe AUROC"))
     def unsafe_auroc(self, obj: ModerationModel) -> str:
         return _fmt(obj.summary()["unsafe_auroc"])
+
+    @admin.display(description=_("held-out figures"))
+    def held_out(self, obj: ModerationModel) -> str:
+        test = (obj.metrics or {}).get("test") or {}
+        if not test:
+            return "—"
+        summary = obj.summary()
+        return format_html("{} {} · macro-F1 {} · macro-AUROC {} · unsafe AUROC {} · unsafe F1 {}",
+                           test.get("samples", 0), _("videos"), _fmt(summary["macro_f1"]),
+                           _fmt(summary["macro_auroc"]), _fmt(summary["unsafe_auroc"]), _fmt(summary["unsafe_f1"]))
+
+    @admin.display(description=_("training configuration"))
+    def config_table(self, obj: ModerationModel) -> str:
+        train = dict((obj.config or {}).get("train") or {})
+        rows = [(k, v) for k, v in sorted(train.items()) if k != "model"]
+        rows += [(f"model.{k}", v) for k, v in sorted((train.get("model") or {}).items())]
+        return _table("moderation-config", rows)
+
+    @admin.display(description=_("thresholds"))
+    def thresholds_table(self, obj: ModerationModel) -> str:
+        labels = {k: f"{c.code} {c.name}" for k, c in HARM_BY_KEY.items()}
+        return _table("moderation-thresholds", [(labels.get(k, k), _fmt(v)) for k, v in (obj.thresholds or {}).items()])
 
     @admin.display(description=_("report"))
     def report_link(self, obj: ModerationModel) -> str:
@@ -135,14 +159,23 @@ class ModerationModelAdmin(admin.ModelAdmin):
                 except BrokerUnavailable as exc:  # Redis down: no half-started version left behind
                     ModerationModel.objects.filter(pk=model.pk, state=ModelState.TRAINING).update(
                         state=ModelState.FAILED, error=_("the task queue is unreachable: %(error)s") % {"error": exc})
-                    self.message_user(request, _("The task queue is unreachable (%(error)s); training was not "
-                                                 "started, try again.") % {"error": exc}, messages.ERROR)
-                    return redirect("admin:moderation_moderationmodel_change", model.pk)
-                self.message_user(request, _("Training of %(model)s was queued.") % {"model": model}, messages.SUCCESS)
+                model.refresh_from_db()  # without a broker it has already trained, in this request
+                self.message_user(request, *training_message(model))
                 return redirect("admin:moderation_moderationmodel_change", model.pk)
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
                    "title": _("Train a moderation model")}
         return TemplateResponse(request, "admin/moderation/moderationmodel/train.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        model = self.get_object(request, object_id)
+        warning = model.size_warning() if model is not None and request.method == "GET" else None
+        if warning:
+            queued = messages.get_messages(request)
+            already = any(str(warning) in str(m) for m in queued)  # the train form's message says it
+            queued.used = False  # looking must not consume them
+            if not already:
+                messages.warning(request, warning)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def report_view(self, request, pk: int):
         model = get_object_or_404(ModerationModel, pk=pk)
@@ -161,6 +194,7 @@ class ModerationModelAdmin(admin.ModelAdmin):
         card = _read(model, REPORT_FILES["card"])
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "model": model,
                    "title": _("Evaluation report: %(model)s") % {"model": model}, "metrics": metrics, "rows": rows,
+                   "warning": model.size_warning(),
                    "macro": {k: _fmt(v) for k, v in (metrics or {}).get("macro", {}).items()},
                    "micro": {k: _fmt(v) for k, v in (metrics or {}).get("micro", {}).items()},
                    "history": (model.metrics or {}).get("history", []), "card": card,
@@ -179,6 +213,22 @@ class ModerationModelAdmin(admin.ModelAdmin):
         return FileResponse(found.open("rb"), filename=filename)
 
 
+def training_message(model: ModerationModel) -> tuple[str, int]:
+    """(sentence, level) once training was started: what happened to it (without a broker it has run)."""
+    if model.state == ModelState.TRAINING:
+        return _("Training of %(model)s was queued; this page shows its progress.") % {"model": model}, messages.SUCCESS
+    if model.state == ModelState.FAILED:
+        return _("Training of %(model)s failed: %(error)s") % {"model": model, "error": model.error}, messages.ERROR
+    warning = model.size_warning()
+    if warning:
+        return _("Training of %(model)s finished. %(warning)s") % {"model": model, "warning": warning}, \
+            messages.WARNING
+    summary = model.summary()
+    return _("Training of %(model)s finished: macro-F1 %(f1)s, unsafe AUROC %(auroc)s on %(n)s held-out "
+             "videos.") % {"model": model, "f1": _fmt(summary["macro_f1"]), "auroc": _fmt(summary["unsafe_auroc"]),
+                           "n": (model.metrics.get("test") or {}).get("samples", 0)}, messages.SUCCESS
+
+
 def _report_file(model: ModerationModel, filename: str) -> Path | None:
     if not model.report_path:
         return None
@@ -189,6 +239,13 @@ def _report_file(model: ModerationModel, filename: str) -> Path | None:
 def _read(model: ModerationModel, filename: str) -> str:
     found = _report_file(model, filename)
     return found.read_text(encoding="utf-8") if found else ""
+
+
+def _table(html_id: str, rows: list[tuple]) -> str:
+    if not rows:
+        return "—"
+    return format_html('<table id="{}" class="compact">{}</table>', html_id, format_html_join(
+        "", '<tr><th>{}</th><td>{}</td></tr>', ((k, "—" if v is None else v) for k, v in rows)))
 
 
 def _fmt(value) -> str:

@@ -80,6 +80,21 @@ class ModerationModel(models.Model):
         return {"macro_f1": macro.get("f1"), "macro_auroc": macro.get("auroc"),
                 "unsafe_auroc": unsafe.get("auroc"), "unsafe_f1": unsafe.get("f1")}
 
+    def size_warning(self) -> "str | None":
+        """A sentence for a model that finished but was trained or evaluated on nothing; None otherwise."""
+        if self.state != ModelState.READY:
+            return None
+        metrics = self.metrics or {}
+        held_out = (metrics.get("test") or {}).get("samples") or 0
+        data = metrics.get("data") or {}
+        if not held_out:
+            return _("This model was evaluated on 0 held-out videos: it has no test figures. Export more labelled "
+                     "videos (or a test split) and train again.")
+        if data and not data.get("unsafe_share"):
+            return _("This model was trained on 0 unsafe videos: it cannot have learned what harm looks like. Export "
+                     "labels with unsafe videos and train again.")
+        return None
+
 
 class Prediction(models.Model):
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="predictions")

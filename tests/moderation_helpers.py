@@ -14,9 +14,9 @@ import numpy as np
 
 from generation.encoding import encode_mp4
 from moderation.network import model_config
-from moderation.synthetic import render_clip, write_label_dataset
 from moderation.train import TrainConfig, train
 from safesora.taxonomy import HARM_KEYS
+from tests.synthetic_clips import render_clip, write_label_dataset
 
 _ROOT = Path(tempfile.mkdtemp(prefix="moderation-tests-"))
 atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)

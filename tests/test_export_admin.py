@@ -1,10 +1,12 @@
 """The exports admin: staff list, start, cancel and download exports; nobody else sees any of it."""
 
 import io
+import re
 import tarfile
 
 import av
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from exports.models import ExportRun, ExportState
@@ -115,3 +117,50 @@ def test_crowdworkers_and_anonymous_get_nothing(client, who, exports_root, tmp_p
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     run.refresh_from_db()
     assert run.state == ExportState.SUCCEEDED
+
+
+# Without a broker (the embedded demo) the task runs inside the request, outside any test
+# transaction here (transaction=True), as it does under runserver.
+@pytest.mark.django_db(transaction=True)
+def test_in_process_an_export_started_in_the_admin_reports_what_it_holds(client, exports_root):
+    build_project()
+    client.force_login(make_user("boss", role=None, staff=True))
+    response = client.post(reverse("admin:exports_exportrun_add"), {
+        "name": "now", "seed": 3, "test_fraction": 0.5, "min_agreement": 0, "license": "cc-by-4.0"}, follow=True)
+    run = ExportRun.objects.get()
+    assert run.state == ExportState.SUCCEEDED
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 1 and shown[0].startswith("Export now finished: ") and "queued" not in shown[0]
+    assert re.search(r"finished: [1-9]\d* pairs", shown[0])
+
+    detail = client.get(reverse("admin:exports_exportrun_change", args=[run.pk])).content.decode()
+    # The manifest and options as tables and charts, not JSON; one progress row.
+    assert 'id="safesora-counts"' in detail and 'id="hf-counts"' in detail and 'id="export-options"' in detail
+    assert detail.count("<svg") >= 3
+    assert '"format_version"' not in detail and "{&quot;" not in detail
+    assert detail.count("field-progress") == 1 and "field-progress_message" not in detail
+    assert "This export holds 0 pairs" not in detail
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_with_no_pairs_says_so_in_the_admin_and_in_the_command(client, exports_root):
+    build_project()
+    client.force_login(make_user("boss", role=None, staff=True))
+    # Answers from a day long before any: the export succeeds and holds nothing.
+    response = client.post(reverse("admin:exports_exportrun_add"), {
+        "name": "empty", "seed": 0, "test_fraction": 0.1, "min_agreement": 0, "license": "cc-by-4.0",
+        "since": "2001-01-01 00:00", "until": "2001-01-02 00:00"}, follow=True)
+    run = ExportRun.objects.get()
+    assert run.state == ExportState.SUCCEEDED
+    [message] = response.context["messages"]
+    assert message.level_tag == "warning" and "This export holds 0 pairs" in str(message)
+    listing = response.content.decode()
+    assert "⚠ 0 pairs" in listing
+    detail = client.get(reverse("admin:exports_exportrun_change", args=[run.pk]))
+    assert [m.level_tag for m in detail.context["messages"]] == ["warning"]
+    assert "This export holds 0 pairs" in detail.content.decode()
+
+    out = io.StringIO()
+    call_command("export", "--name", "empty-too", "--no-progress", "--until", "2001-01-02", stdout=out)
+    assert re.search(r"WARNING: This export holds 0 pairs: of the \d+ pairs it looked at, .*\d+ without annotations",
+                     out.getvalue()), out.getvalue()

@@ -1,13 +1,17 @@
 """The admin: evaluation report per model (staff only), activation, the train form, flagged videos marked."""
 
+import io
+import re
 import shutil
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from moderation.models import ModelState, ModerationModel
 from tests.factories import make_generator, make_prompt, make_video
 from tests.moderation_helpers import porn_only_release, tiny_artifact
+from tests.synthetic_clips import write_label_dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +105,45 @@ def test_deleting_the_report_folder_leaves_the_page_working(client, staff_user, 
     shutil.rmtree(copy)
     client.force_login(staff_user)
     assert client.get(reverse("admin:moderation_moderationmodel_report", args=[model.pk])).status_code == 200
+
+
+def train_from_admin(client, folder, **fields):
+    data = {"folder": str(folder), "epochs": 1, "frames": 4, "size": 32, "backbone": "small", "text": "hashed",
+            "seed": 0, **fields}
+    return client.post(reverse("admin:moderation_moderationmodel_add"), data, follow=True)
+
+
+def test_in_process_training_from_the_admin_reports_its_result(client, staff_user, tmp_path, settings):
+    # No broker in tests (as in the demo): the job has run by the time the page answers.
+    settings.MODERATION_DIR = tmp_path / "runs"
+    client.force_login(staff_user)
+    response = train_from_admin(client, porn_only_release())
+    model = ModerationModel.objects.get()
+    assert model.state == ModelState.READY
+    [message] = [str(m) for m in response.context["messages"]]
+    assert "queued" not in message
+    assert re.fullmatch(r"Training of moderation v1 finished: macro-F1 \d\.\d{3}, unsafe AUROC \d\.\d{3} on "
+                        r"40 held-out videos\.", message), message
+    # Its page shows the configuration as tables, not JSON.
+    html = response.content.decode()
+    assert 'id="moderation-config"' in html and "{&quot;" not in html
+
+
+def test_a_model_trained_on_no_unsafe_video_says_so(client, staff_user, tmp_path, settings):
+    settings.MODERATION_DIR = tmp_path / "runs"
+    safe_only = write_label_dataset(tmp_path / "safe-only", train=16, test=6, seed=3, size=32, unsafe_share=0.0)
+    client.force_login(staff_user)
+    response = train_from_admin(client, safe_only)
+    model = ModerationModel.objects.get()
+    assert model.state == ModelState.READY
+    [message] = response.context["messages"]
+    assert message.level_tag == "warning" and "trained on 0 unsafe videos" in str(message)
+    page = client.get(reverse("admin:moderation_moderationmodel_change", args=[model.pk]))
+    assert [m.level_tag for m in page.context["messages"]] == ["warning"]
+    report = client.get(reverse("admin:moderation_moderationmodel_report", args=[model.pk])).content.decode()
+    assert 'id="report-warning"' in report and "trained on 0 unsafe videos" in report
+
+    out = io.StringIO()
+    call_command("train_moderation", "--export", str(safe_only), "--epochs", "1", "--size", "32", "--frames", "4",
+                 "-v", "0", stdout=out)
+    assert "WARNING: This model was trained on 0 unsafe videos" in out.getvalue()

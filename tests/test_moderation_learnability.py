@@ -1,7 +1,7 @@
 """The classifier, trained by the real job (train_moderation), learns planted harm patterns and nothing else.
 
 No real harmful videos exist here, so each of the 12 categories is stood in for by a planted visual
-pattern (moderation.synthetic) among noise and distractors, with prompts that agree only sometimes.
+pattern (tests/synthetic_clips.py) among noise and distractors, with prompts that agree only sometimes.
 Trained on true labels the model must reach macro-F1 >= 0.9 on held-out clips; trained on shuffled
 labels it must stay at chance, so this test can fail.
 """
@@ -13,8 +13,8 @@ from django.core.management import call_command
 from moderation.models import ModelState, ModerationModel
 from moderation.predict import Moderator
 from moderation.release import load_label_dataset
-from moderation.synthetic import write_label_dataset
 from safesora.taxonomy import HARM_KEYS
+from tests.synthetic_clips import write_label_dataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

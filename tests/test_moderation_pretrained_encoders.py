@@ -8,9 +8,9 @@ from transformers import BertConfig, BertModel, BertTokenizerFast, CLIPConfig, C
 
 from moderation.network import build_text
 from moderation.predict import Moderator
-from moderation.synthetic import write_label_dataset
 from moderation.train import TrainConfig, train
 from tests.moderation_helpers import clip_with
+from tests.synthetic_clips import write_label_dataset
 
 WORDS = ["a", "video", "of", "the", "park", "beach", "street", "bloody", "fight", "dog", "nude", "scene"]
 

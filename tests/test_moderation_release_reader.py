@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from moderation.release import ReleaseError, find_label_folder, load_label_dataset
-from moderation.synthetic import write_label_dataset
 from safesora.taxonomy import HARM_KEYS
+from tests.synthetic_clips import write_label_dataset
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from django.db import connection
 
 from moderation.models import ModelState, ModerationModel
 from moderation.release import load_label_dataset
-from moderation.synthetic import write_label_dataset
 from moderation.train import CHECKPOINT_NAME, TrainConfig, train
+from tests.synthetic_clips import write_label_dataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -11,6 +11,7 @@ from exports import runs
 from exports.hub import HubError, push_to_hub
 from exports.models import ExportState
 from exports.options import ExportOptions, OptionsError
+from exports.summary import empty_warning
 
 
 def moment(value: str):
@@ -104,6 +105,9 @@ class Command(BaseCommand):
             f"eval prompts: {counts['safesora']['eval_prompts']}; left out: {counts['pairs_skipped'] or 'none'}, "
             f"undecided (HF only): {counts['pairs_undecided']}")
         self.stdout.write(self.style.SUCCESS(f"export {run.pk} written to {run.output_path}"))
+        warning = empty_warning(run)
+        if warning:
+            self.stdout.write(self.style.WARNING(f"WARNING: {warning}"))
         if opts["push_to_hub"]:
             try:
                 url = push_to_hub(Path(run.output_path), opts["push_to_hub"], private=not opts["public"])

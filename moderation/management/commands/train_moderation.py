@@ -60,6 +60,9 @@ class Command(BaseCommand):
             f"{_fmt(summary['macro_auroc'])}, unsafe AUROC {_fmt(summary['unsafe_auroc'])} on held-out videos"
             + (" (active)" if model.is_active else "")))
         self.stdout.write(f"report: {model.report_path}/model_card.md")
+        warning = model.size_warning()
+        if warning:
+            self.stdout.write(self.style.WARNING(f"WARNING: {warning}"))
 
     def _config(self, options) -> TrainConfig:
         model = model_config(frames=options["frames"], size=options["size"], backbone=options["backbone"],
