@@ -93,10 +93,6 @@ class ExportRunAdmin(admin.ModelAdmin):
         active = ExportRun.objects.filter(state__in=runs.ACTIVE).exists()
         return super().changelist_view(request, {**(extra_context or {}), "refresh": active})
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_cancel": self.has_cancel_permission(request)}
-        return super().change_view(request, object_id, form_url, extra_context)
-
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -118,6 +114,7 @@ class ExportRunAdmin(admin.ModelAdmin):
             if warning and request.method == "GET":
                 messages.warning(request, warning)
             extra = {"tables": manifest_tables(run), "summary": export_summary(run)}
+        extra["can_cancel"] = self.has_cancel_permission(request)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
