@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpRequest
 from django.utils import timezone
 
 from annotation.models import Campaign
@@ -70,7 +71,7 @@ def test_staff_upload_creates_accounts_roles_and_enrolments_with_one_time_links(
     done = client.post(form_page.redirect_chain[-1][0], {"new_password1": "a long fresh pass 77",
                                                           "new_password2": "a long fresh pass 77"})
     assert done.status_code == 302
-    assert client.login(username="ana", password="a long fresh pass 77")
+    assert client.login(request=HttpRequest(), username="ana", password="a long fresh pass 77")
     client.logout()
     again = client.get(path, follow=True)
     assert again.context["validlink"] is False
