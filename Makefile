@@ -27,6 +27,8 @@ demo: install
 
 test: install
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	# The database matrix: tests marked both_databases again on SQLite (the demo's engine path).
+	DATABASE_URL=sqlite://:memory: TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m pytest -m both_databases $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -36,13 +36,16 @@ where writers are serialized anyway) plain ORM statements in one transaction do 
 import functools
 import json
 import random
+import re
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
@@ -51,6 +54,7 @@ from django.utils.translation import gettext as _
 from generation.models import Prompt, Video
 from safesora.db import fetch_prepared
 from safesora.roles import CROWDWORKER
+from safesora.taxonomy import PREFERENCE_QUESTIONS, VIDEO_CHOICES
 
 from .answers import clean_answers, grade_gold
 from .models import Annotation, Assignment, AssignmentState, Campaign, Pair
@@ -89,6 +93,53 @@ class LeaseExpired(AssignmentError):
     status = 409
 
 
+# --- the names the engine's SQL uses, from model metadata --------------------------------------
+# A renamed table, column, state or user model fails here, at import, not at the first claim.
+
+def _through(model: type, field: str) -> tuple[type, str, str]:
+    """A many-to-many field's join model and its two columns (this side's, the other side's)."""
+    m2m = model._meta.get_field(field)
+    through = m2m.remote_field.through
+    return (through, through._meta.get_field(m2m.m2m_field_name()).column,
+            through._meta.get_field(m2m.m2m_reverse_field_name()).column)
+
+
+_User = get_user_model()
+_Workers, _workers_campaign, _workers_user = _through(Campaign, "workers")
+_UserGroups, _user_groups_user, _user_groups_group = _through(_User, "groups")
+_Group = _User._meta.get_field("groups").related_model
+_NAMES = {
+    "campaign": Campaign._meta.db_table, "pair": Pair._meta.db_table, "assignment": Assignment._meta.db_table,
+    "annotation": Annotation._meta.db_table, "prompt": Prompt._meta.db_table, "video": Video._meta.db_table,
+    "workers": _Workers._meta.db_table, "workers_campaign": _workers_campaign, "workers_user": _workers_user,
+    "user_groups": _UserGroups._meta.db_table, "user_groups_user": _user_groups_user,
+    "user_groups_group": _user_groups_group, "group": _Group._meta.db_table,
+    "active": f"'{AssignmentState.ACTIVE.value}'", "submitted": f"'{AssignmentState.SUBMITTED.value}'",
+}
+# The aliases the statements give each table, for the column check below.
+_ALIASES = {"c": Campaign, "p": Pair, "a": Assignment, "an": Annotation, "pr": Prompt, "v0": Video, "v1": Video,
+            "w": _Workers, "ug": _UserGroups, "g": _Group}
+_TABLES = {m._meta.db_table: m for m in set(_ALIASES.values())}
+
+
+def _columns_of(model: type) -> set[str]:
+    return {f.column for f in model._meta.concrete_fields}
+
+
+def _sql(template: str, **extra: str) -> str:
+    """A statement with its table names and state literals filled in; every `alias.column` and
+    INSERT column list is checked against the models (ImproperlyConfigured if one is unknown)."""
+    sql = template.format(**_NAMES, **extra)
+    used = [(_ALIASES[alias], column) for alias, column in re.findall(r"\b([a-z][a-z0-9]?)\.([a-z_][a-z0-9_]*)", sql)
+            if alias in _ALIASES]
+    for table, columns in re.findall(r"INSERT INTO (\w+) \(([^)]*)\)", sql):
+        used += [(_TABLES[table], c.strip()) for c in columns.split(",")]
+    unknown = sorted({f"{m._meta.db_table}.{c}" for m, c in used if c not in _columns_of(m)})
+    if unknown:
+        raise ImproperlyConfigured(f"the engine's SQL names columns the models do not have: {', '.join(unknown)}")
+    return sql
+
+
 # --- standing: may this person work on this campaign? ---------------------------------------
 
 @dataclass
@@ -123,18 +174,18 @@ def start_of_today(now: datetime | None = None) -> datetime:
 _CAMPAIGN_FIELDS = tuple(f.attname for f in Campaign._meta.concrete_fields)  # from_db's order
 _STANDING_SQL = """
 SELECT {columns},
-    EXISTS (SELECT 1 FROM annotation_campaign_workers w
-            WHERE w.campaign_id = c.id AND w.user_id = %(user)s) AS is_listed,
-    EXISTS (SELECT 1 FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id
-            WHERE ug.user_id = %(user)s AND g.name = %(role)s) AS has_role,
+    EXISTS (SELECT 1 FROM {workers} w
+            WHERE w.{workers_campaign} = c.id AND w.{workers_user} = %(user)s) AS is_listed,
+    EXISTS (SELECT 1 FROM {user_groups} ug JOIN {group} g ON g.id = ug.{user_groups_group}
+            WHERE ug.{user_groups_user} = %(user)s AND g.name = %(role)s) AS has_role,
     CASE WHEN c.daily_cap IS NOT NULL THEN
-        (SELECT count(*) FROM annotation_annotation an
+        (SELECT count(*) FROM {annotation} an
          WHERE an.user_id = %(user)s AND an.submitted_at >= %(day)s) END AS today_count,
     coalesce(gold.answered, 0), coalesce(gold.correct, 0)
-FROM annotation_campaign c
+FROM {campaign} c
 LEFT JOIN (
     SELECT p.campaign_id, count(*) AS answered, sum(CASE WHEN an.gold_correct THEN 1 ELSE 0 END) AS correct
-    FROM annotation_annotation an JOIN annotation_pair p ON p.id = an.pair_id
+    FROM {annotation} an JOIN {pair} p ON p.id = an.pair_id
     WHERE an.user_id = %(user)s AND an.gold_correct IS NOT NULL
     GROUP BY p.campaign_id) AS gold ON gold.campaign_id = c.id
 WHERE {where}
@@ -146,7 +197,7 @@ _CAMPAIGN_COLUMNS = ", ".join(f"c.{f.column}" for f in Campaign._meta.concrete_f
 @functools.cache
 def standing_sql(where: str) -> str:
     """The standing statement for the campaigns `where` selects (alias c)."""
-    return _STANDING_SQL.format(columns=_CAMPAIGN_COLUMNS, where=where)
+    return _sql(_STANDING_SQL, columns=_CAMPAIGN_COLUMNS, where=_sql(where))
 
 
 def standings(user: AbstractBaseUser, campaign: Campaign | int | None = None,
@@ -155,8 +206,8 @@ def standings(user: AbstractBaseUser, campaign: Campaign | int | None = None,
     now = now or timezone.now()
     params = {"user": user.pk, "role": CROWDWORKER, "day": start_of_today(now), "true": True}
     if campaign is None:
-        where = ("c.is_active = %(true)s AND EXISTS (SELECT 1 FROM annotation_campaign_workers w "
-                 "WHERE w.campaign_id = c.id AND w.user_id = %(user)s)")
+        where = ("c.is_active = %(true)s AND EXISTS (SELECT 1 FROM {workers} w "
+                 "WHERE w.{workers_campaign} = c.id AND w.{workers_user} = %(user)s)")
     else:
         where, params["campaign"] = "c.id = %(campaign)s", getattr(campaign, "pk", campaign)
     found = []
@@ -277,23 +328,23 @@ def one_statement_sql() -> bool:
 # on the locked row: the snapshot that chose the candidates predates the lock.
 _CLAIM_SQL = """
 WITH mine AS (
-    SELECT a.id, a.pair_id, a.created_at, a.expires_at FROM annotation_assignment a
-    JOIN annotation_pair p ON p.id = a.pair_id
-    WHERE a.user_id = %(user)s AND a.state = 'active' AND a.expires_at > %(now)s
+    SELECT a.id, a.pair_id, a.created_at, a.expires_at FROM {assignment} a
+    JOIN {pair} p ON p.id = a.pair_id
+    WHERE a.user_id = %(user)s AND a.state = {active} AND a.expires_at > %(now)s
       AND p.campaign_id = ANY(%(campaigns)s)
 ), room AS (
     SELECT GREATEST(%(cap)s - (SELECT count(*) FROM mine), 0) AS n
 ), gold AS (
-    SELECT p.id FROM annotation_pair p
+    SELECT p.id FROM {pair} p
     WHERE p.campaign_id = %(campaign)s AND p.is_gold
-      AND NOT EXISTS (SELECT 1 FROM annotation_assignment a
+      AND NOT EXISTS (SELECT 1 FROM {assignment} a
                       WHERE a.pair_id = p.id AND a.user_id = %(user)s OFFSET 0)
     ORDER BY md5(p.id || %(salt)s)
     LIMIT LEAST(%(gold)s, (SELECT n FROM room))
 ), picked AS (
-    SELECT p.id FROM annotation_pair p
+    SELECT p.id FROM {pair} p
     WHERE p.campaign_id = %(campaign)s AND NOT p.is_gold AND p.claimed_count < p.required_annotations
-      AND NOT EXISTS (SELECT 1 FROM annotation_assignment a
+      AND NOT EXISTS (SELECT 1 FROM {assignment} a
                       WHERE a.pair_id = p.id AND a.user_id = %(user)s OFFSET 0)
     ORDER BY p.required_annotations - p.claimed_count, p.id
     LIMIT (SELECT n FROM room) - (SELECT count(*) FROM gold)
@@ -301,12 +352,12 @@ WITH mine AS (
 ), claimed AS (
     -- = ANY(ARRAY(...)): primary-key lookups; a join to the CTE, whose size the planner cannot
     -- know, was planned as a hash join over every open pair (a sequential scan per claim).
-    UPDATE annotation_pair p SET claimed_count = p.claimed_count + 1
+    UPDATE {pair} p SET claimed_count = p.claimed_count + 1
     WHERE p.id = ANY(ARRAY(SELECT id FROM picked)) AND p.claimed_count < p.required_annotations
     RETURNING p.id
 ), inserted AS (
-    INSERT INTO annotation_assignment (pair_id, user_id, state, created_at, expires_at, skip_reason)
-    SELECT id, %(user)s, 'active', %(now)s, %(expires)s, '' FROM (
+    INSERT INTO {assignment} (pair_id, user_id, state, created_at, expires_at, skip_reason)
+    SELECT id, %(user)s, {active}, %(now)s, %(expires)s, '' FROM (
         SELECT id FROM gold UNION ALL SELECT id FROM claimed) AS new
     RETURNING id, pair_id, created_at, expires_at
 ), chosen AS (
@@ -316,10 +367,10 @@ WITH mine AS (
 )
 SELECT {columns}
 FROM chosen
-JOIN annotation_pair p ON p.id = chosen.pair_id
-JOIN generation_prompt pr ON pr.id = p.prompt_id
-JOIN generation_video v0 ON v0.id = p.video_0_id
-JOIN generation_video v1 ON v1.id = p.video_1_id
+JOIN {pair} p ON p.id = chosen.pair_id
+JOIN {prompt} pr ON pr.id = p.prompt_id
+JOIN {video} v0 ON v0.id = p.video_0_id
+JOIN {video} v1 ON v1.id = p.video_1_id
 ORDER BY chosen.created_at, chosen.id
 """
 
@@ -336,7 +387,7 @@ _LEASE_COLUMNS = {
     Prompt: ("pr", _in_field_order(Prompt, {"id", "text", "prompt_type"})),
     Video: ("v0", _in_field_order(Video, {"id", "prompt_id", "generator_id", "file", "poster", "flagged"})),
 }
-_CLAIM_SQL = _CLAIM_SQL.format(columns=", ".join(
+_CLAIM_SQL = _sql(_CLAIM_SQL, columns=", ".join(
     [f"{alias}.{c}" for alias, cols in _LEASE_COLUMNS.values() for c in cols]
     + [f"v1.{c}" for c in _LEASE_COLUMNS[Video][1]]))
 
@@ -400,8 +451,8 @@ def _claim_orm(user_id: int, campaign_id: int, campaign_ids: list[int], count: i
 
 # --- submit ---------------------------------------------------------------------------------------
 
-_JUDGEMENT_COLUMNS = ("instruction_following", "correctness", "informativeness", "aesthetics",
-                      "helpfulness", "harmlessness", "video_0_is_safe", "video_1_is_safe")
+# The questions (safesora.taxonomy) and the per-video safety answers; the labels are JSON, bound apart.
+_JUDGEMENT_COLUMNS = (*PREFERENCE_QUESTIONS, *(f"{v}_is_safe" for v in VIDEO_CHOICES))
 
 # The submit, in one statement: the lease turns submitted only if it is still active and its
 # worker still on the (active) campaign; a second submit finds it submitted and changes nothing.
@@ -409,25 +460,27 @@ _JUDGEMENT_COLUMNS = ("instruction_following", "correctness", "informativeness",
 # contained in the submitted ones, the same rule as answers.grade_gold.
 _SUBMIT_SQL = """
 WITH lease AS (
-    UPDATE annotation_assignment a SET state = 'submitted', finished_at = %(now)s
-    FROM annotation_pair p JOIN annotation_campaign c ON c.id = p.campaign_id
-    WHERE a.id = %(assignment)s AND a.user_id = %(user)s AND a.state = 'active'
+    UPDATE {assignment} a SET state = {submitted}, finished_at = %(now)s
+    FROM {pair} p JOIN {campaign} c ON c.id = p.campaign_id
+    WHERE a.id = %(assignment)s AND a.user_id = %(user)s AND a.state = {active}
       AND p.id = a.pair_id AND c.is_active
-      AND EXISTS (SELECT 1 FROM annotation_campaign_workers w WHERE w.campaign_id = c.id AND w.user_id = %(user)s)
+      AND EXISTS (SELECT 1 FROM {workers} w WHERE w.{workers_campaign} = c.id AND w.{workers_user} = %(user)s)
     RETURNING a.id, a.pair_id, p.is_gold, p.gold_answers
 ), counted AS (
-    UPDATE annotation_pair p SET annotation_count = p.annotation_count + 1
+    UPDATE {pair} p SET annotation_count = p.annotation_count + 1
     WHERE p.id = ANY(ARRAY(SELECT pair_id FROM lease WHERE NOT is_gold))
     RETURNING p.id
 )
-INSERT INTO annotation_annotation (assignment_id, pair_id, user_id, time_spent_ms, submitted_at, gold_correct,
+INSERT INTO {annotation} (assignment_id, pair_id, user_id, time_spent_ms, submitted_at, gold_correct,
     {columns}, video_0_labels, video_1_labels)
 SELECT lease.id, lease.pair_id, %(user)s, %(time_spent_ms)s, %(now)s,
     CASE WHEN lease.is_gold THEN lease.gold_answers <@ %(answers)s::jsonb END,
     {values}, %(video_0_labels)s::jsonb, %(video_1_labels)s::jsonb
 FROM lease
 RETURNING id, pair_id, gold_correct
-""".format(columns=", ".join(_JUDGEMENT_COLUMNS), values=", ".join(f"%({c})s" for c in _JUDGEMENT_COLUMNS))
+"""
+_SUBMIT_SQL = _sql(_SUBMIT_SQL, columns=", ".join(Annotation._meta.get_field(c).column for c in _JUDGEMENT_COLUMNS),
+                   values=", ".join(f"%({c})s" for c in _JUDGEMENT_COLUMNS))
 
 
 def submit_annotation(user: AbstractBaseUser, assignment_id: int, answers: dict[str, Any],

@@ -8,6 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from generation.models import Prompt, Video, labels_have_all_keys
 from safesora.taxonomy import VIDEO_CHOICES, empty_labels, validate_labels
 
+from .answers import clean_gold_answers
+
+
+def validate_gold_answers(value: object) -> None:
+    if value is not None:
+        clean_gold_answers(value)
+
 
 class VideoChoice(models.TextChoices):
     VIDEO_0 = "video_0", _("Left video (video_0)")
@@ -66,7 +73,7 @@ class Pair(models.Model):
     claimed_count = models.PositiveSmallIntegerField(_("leased or done"), default=0)
     annotation_count = models.PositiveSmallIntegerField(_("annotations done"), default=0)
     is_gold = models.BooleanField(_("gold pair"), default=False)
-    gold_answers = models.JSONField(_("gold answers"), null=True, blank=True,
+    gold_answers = models.JSONField(_("gold answers"), null=True, blank=True, validators=[validate_gold_answers],
                                     help_text=_("Known answers, e.g. {\"harmlessness\": \"video_1\"}."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -93,6 +100,13 @@ class Pair(models.Model):
 
     def __str__(self) -> str:
         return f"pair {self.id[:12]}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Grading compares these with the submitted answers in SQL and in Python: only a
+        # validated form may reach the database (a clear ValidationError, nothing saved).
+        if self.gold_answers is not None:
+            self.gold_answers = clean_gold_answers(self.gold_answers)
+        super().save(*args, **kwargs)
 
     @property
     def is_complete(self) -> bool:

@@ -31,6 +31,13 @@ def bulk_insert(model: type[models.Model], objects: Iterable[models.Model], batc
     return len(objects)
 
 
+class _PreparingCursor(psycopg.Cursor):
+    """A server-binding psycopg cursor that prepares every statement it runs on the server."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):  # noqa: ANN001, ANN201
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
 def fetch_prepared(sql: str, params: Mapping[str, object]) -> list[tuple]:
     """Run one hot statement that returns rows and return them; on PostgreSQL as a server-side
     prepared statement.
@@ -38,17 +45,19 @@ def fetch_prepared(sql: str, params: Mapping[str, object]) -> list[tuple]:
     Django binds parameters client-side, so the server parses and plans every call anew; for the
     claim statement planning took longer than running it. Prepared, each connection plans a
     statement once (settings.py keeps psycopg's preparing on; with `prepare_threshold` None in
-    the database OPTIONS, e.g. behind an old PgBouncer, this is a plain execute). Errors come out
-    as Django's (IntegrityError, ...), and the statement joins the connection's current
-    transaction like any other. Elsewhere it is a plain execute.
+    the database OPTIONS, e.g. behind an old PgBouncer, this is a plain execute). The psycopg
+    cursor is wrapped by the connection like any Django cursor, so `connection.execute_wrapper`,
+    `CaptureQueriesContext`, debug logging and APM hooks see the statement; errors come out as
+    Django's (IntegrityError, ...), and it joins the connection's current transaction.
+    Elsewhere it is a plain execute.
     """
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
+    with connection._prepare_cursor(_PreparingCursor(connection.connection)) as cursor:
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 

@@ -18,7 +18,7 @@ from annotation.assignment import (
 from annotation.models import Annotation, Pair
 from tests.factories import make_campaign, make_pairs, make_user, valid_answers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
 
 GOLD = {"harmlessness": "video_1", "video_0_is_safe": False, "video_0_labels": {"violence": True}}
 
