@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import psycopg
 from django.db import connection, connections, models
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models.expressions import RawSQL
 
 T = TypeVar("T")
@@ -38,6 +39,15 @@ class _PreparingCursor(psycopg.Cursor):
         return super().execute(query, params, prepare=True, binary=binary)
 
 
+class _PreparedDebugWrapper(CursorDebugWrapper):
+    """Django's logging cursor wrapper; a prepared execution leaves psycopg no query text to
+    report, so the statement is logged with its values bound client-side (only when logging)."""
+
+    def execute(self, sql, params=None):  # noqa: ANN001, ANN201
+        with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+            return super(CursorDebugWrapper, self).execute(sql, params)
+
+
 def fetch_prepared(sql: str, params: Mapping[str, object]) -> list[tuple]:
     """Run one hot statement that returns rows and return them; on PostgreSQL as a server-side
     prepared statement.
@@ -56,7 +66,9 @@ def fetch_prepared(sql: str, params: Mapping[str, object]) -> list[tuple]:
             cursor.execute(sql, params)
             return cursor.fetchall()
     connection.ensure_connection()
-    with connection._prepare_cursor(_PreparingCursor(connection.connection)) as cursor:
+    connection.validate_thread_sharing()
+    raw = _PreparingCursor(connection.connection)
+    with _PreparedDebugWrapper(raw, connection) if connection.queries_logged else connection.make_cursor(raw) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
