@@ -46,8 +46,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Exists, F, OuterRef, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -608,11 +609,21 @@ def release_expired_leases(now: datetime | None = None) -> int:
     global _last_sweep_at
     now = now or timezone.now()
     _last_sweep_at = now
+    return _expire(Assignment.objects.filter(state=ACTIVE, expires_at__lte=now), now)
+
+
+def release_leases(assignment_ids: list[int], now: datetime | None = None) -> int:
+    """Expire these leases now, wherever they stand in their time (the admin's action): their
+    slots go back to the pool and their workers never get the pair again, as with any expiry.
+    Leases that are not active are left as they are. Returns how many were released."""
+    return _expire(Assignment.objects.filter(state=ACTIVE, id__in=list(assignment_ids)), now or timezone.now())
+
+
+def _expire(active: "models.QuerySet[Assignment]", now: datetime) -> int:
     with transaction.atomic():
         # Rows a submit or skip holds right now are left to it (SKIP LOCKED); the next sweep sees
         # them if they are still active. Pairs are updated in id order so sweeps cannot deadlock.
-        expired = list(Assignment.objects.select_for_update(skip_locked=True, of=("self",))
-                       .filter(state=ACTIVE, expires_at__lte=now)
+        expired = list(active.select_for_update(skip_locked=True, of=("self",))
                        .values_list("id", "pair_id", "pair__is_gold"))
         if not expired:
             return 0
@@ -621,6 +632,34 @@ def release_expired_leases(now: datetime | None = None) -> int:
         for pair_id in sorted(per_pair):
             Pair.objects.filter(pk=pair_id).update(claimed_count=F("claimed_count") - per_pair[pair_id])
     return len(expired)
+
+
+# --- campaign settings that pairs carry ---------------------------------------------------
+
+@dataclass
+class OverlapChange:
+    overlap: int
+    pairs: int  # the campaign's pairs, all now asking for `overlap` unless held higher
+    held_above: int  # pairs already leased or annotated more than `overlap` times: lowered to that count
+
+
+def set_campaign_overlap(campaign: Campaign, overlap: int) -> OverlapChange:
+    """Give the campaign's pairs the overlap (annotations per pair) the campaign now asks for.
+
+    Pairs copy the overlap when they are built; a change applies to every pair in one statement,
+    never below what a pair already holds (live leases plus annotations): those stay at that
+    count, and the result says how many. Raising it reopens complete pairs to new workers.
+    """
+    overlap = int(overlap)
+    if overlap < 1:
+        raise ValueError("overlap must be at least 1")
+    with transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk).update(overlap=overlap)
+        campaign.overlap = overlap
+        pairs = Pair.objects.filter(campaign=campaign)
+        held_above = pairs.filter(claimed_count__gt=overlap).count()
+        changed = pairs.update(required_annotations=Greatest(Value(overlap), F("claimed_count")))
+    return OverlapChange(overlap=overlap, pairs=changed, held_above=held_above)
 
 
 # --- history ---------------------------------------------------------------------------------
@@ -642,6 +681,7 @@ def user_history(user: AbstractBaseUser, limit: int = 50, offset: int = 0) -> Hi
     return HistoryPage(items=items, total=leases.count(), limit=limit, offset=offset)
 
 
-__all__ = ["AssignmentError", "AssignmentNotFound", "AssignmentRefused", "HistoryPage", "LeaseExpired", "Standing",
-           "next_assignments", "refusal_reason", "release_expired_leases", "skip_assignment", "standings",
+__all__ = ["AssignmentError", "AssignmentNotFound", "AssignmentRefused", "HistoryPage", "LeaseExpired", "OverlapChange",
+           "Standing", "next_assignments", "refusal_reason", "release_expired_leases", "release_leases",
+           "set_campaign_overlap", "skip_assignment", "standings",
            "submit_annotation", "todays_count", "user_history"]
