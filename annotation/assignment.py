@@ -38,6 +38,7 @@ import json
 import random
 import re
 from collections import Counter
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,7 +48,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Exists, F, OuterRef, Value
+from django.db.models import Count, Exists, F, OuterRef, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -251,8 +252,14 @@ def refusal_reason(user: AbstractBaseUser, campaign: Campaign | int) -> str | No
 
 
 def todays_count(user: AbstractBaseUser, now: datetime | None = None) -> int:
-    """Annotations the worker submitted since local midnight, in all campaigns."""
-    return Annotation.objects.filter(user=user, submitted_at__gte=start_of_today(now)).count()
+    """Annotations the worker submitted since local midnight, in all campaigns: what the daily cap counts."""
+    return todays_counts([user.pk], now).get(user.pk, 0)
+
+
+def todays_counts(user_ids: "Iterable[int] | models.QuerySet", now: datetime | None = None) -> dict[int, int]:
+    """todays_count for many workers at once (the dashboard), in one query; absent means 0."""
+    return dict(Annotation.objects.filter(user_id__in=user_ids, submitted_at__gte=start_of_today(now))
+                .order_by().values("user_id").annotate(n=Count("id")).values_list("user_id", "n"))
 
 
 # --- next pairs ----------------------------------------------------------------------------------
@@ -683,5 +690,5 @@ def user_history(user: AbstractBaseUser, limit: int = 50, offset: int = 0) -> Hi
 
 __all__ = ["AssignmentError", "AssignmentNotFound", "AssignmentRefused", "HistoryPage", "LeaseExpired", "OverlapChange",
            "Standing", "next_assignments", "refusal_reason", "release_expired_leases", "release_leases",
-           "set_campaign_overlap", "skip_assignment", "standings",
+           "set_campaign_overlap", "skip_assignment", "standings", "todays_counts",
            "submit_annotation", "todays_count", "user_history"]
