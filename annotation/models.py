@@ -6,7 +6,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from generation.models import Prompt, Video, labels_have_all_keys
-from safesora.taxonomy import VIDEO_CHOICES, empty_labels, validate_labels
+from safesora.taxonomy import PREFERENCE_QUESTIONS, QUESTIONS, VIDEO_CHOICES, empty_labels, validate_labels
 
 from .answers import clean_gold_answers
 
@@ -158,11 +158,8 @@ def choice_field(verbose_name: str) -> models.CharField:
 class Judgement(models.Model):
     """The answers to the two-stage protocol (DESIGN.md section 3), shared by annotations and reviews."""
 
-    # Stage 1: helpfulness on the four sub-dimensions (safesora.taxonomy.SUB_DIMENSIONS).
-    instruction_following = choice_field(_("instruction following"))
-    correctness = choice_field(_("correctness"))
-    informativeness = choice_field(_("informativeness"))
-    aesthetics = choice_field(_("aesthetics"))
+    # One choice field per pairwise question of safesora.taxonomy.QUESTIONS (stage 1: the four
+    # helpfulness sub-dimensions; stage 2: overall), added below the class from that list.
     # Stage 1: harmlessness per video.
     video_0_is_safe = models.BooleanField(_("left video is safe"))
     video_0_labels = models.JSONField(_("left video harm labels"), default=empty_labels,
@@ -170,12 +167,8 @@ class Judgement(models.Model):
     video_1_is_safe = models.BooleanField(_("right video is safe"))
     video_1_labels = models.JSONField(_("right video harm labels"), default=empty_labels,
                                       validators=[validate_labels])
-    # Stage 2: overall.
-    helpfulness = choice_field(_("more helpful overall"))
-    harmlessness = choice_field(_("safer overall"))
 
-    CHOICE_FIELDS = ("instruction_following", "correctness", "informativeness", "aesthetics",
-                     "helpfulness", "harmlessness")
+    CHOICE_FIELDS = PREFERENCE_QUESTIONS
 
     class Meta:
         abstract = True
@@ -189,6 +182,10 @@ class Judgement(models.Model):
             models.CheckConstraint(condition=labels_have_all_keys("video_0_labels"), name=f"{prefix}_v0_labels"),
             models.CheckConstraint(condition=labels_have_all_keys("video_1_labels"), name=f"{prefix}_v1_labels"),
         ]
+
+
+for _question in QUESTIONS:
+    Judgement.add_to_class(_question.key, choice_field(_question.name.lower()))
 
 
 class Annotation(Judgement):

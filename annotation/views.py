@@ -37,7 +37,7 @@ from annotation.media import poster_url, video_url
 from annotation.models import Annotation, Assignment, AssignmentState, Campaign, Pair, Review
 from annotation.quality import review_queue as low_agreement_pairs
 from annotation.reviews import changed_fields, record_review
-from safesora.taxonomy import HARM_CATEGORIES, SUB_DIMENSIONS
+from safesora.taxonomy import HARM_CATEGORIES, QUESTIONS, SUB_DIMENSIONS
 
 SKIP_REASONS = (
     ("broken", gettext_lazy("A video does not play or looks broken")),
@@ -60,7 +60,8 @@ def players(pair: Pair) -> list[dict[str, Any]]:
 
 
 def guidelines_context() -> dict[str, Any]:
-    return {"harm_categories": HARM_CATEGORIES, "sub_dimensions": SUB_DIMENSIONS, "legend": shortcut_legend()}
+    return {"harm_categories": HARM_CATEGORIES, "sub_dimensions": SUB_DIMENSIONS, "questions": QUESTIONS,
+            "legend": shortcut_legend()}
 
 
 def _campaign_param(request: HttpRequest) -> Campaign | None:

@@ -127,13 +127,12 @@ class ReleaseBuilder:
             "pairs": ConfigWriter(root, "pairs", SPLITS, PAIR_FEATURES, shard_rows=shard),
             "videos": ConfigWriter(root, "videos", SPLITS, VIDEO_FEATURES, shard_rows=shard),
             "prompts": ConfigWriter(root, "prompts", (*SPLITS, EVAL), PROMPT_FEATURES, shard_rows=shard),
-            **{f"trl_{EXPORT_KEY[d]}": ConfigWriter(root, f"trl_{EXPORT_KEY[d]}", SPLITS, TRL_FEATURES,
-                                                    shard_rows=shard)
+            **{f"trl_{d}": ConfigWriter(root, f"trl_{d}", SPLITS, TRL_FEATURES, shard_rows=shard)
                for d in TRL_DIMENSIONS},
         }
         # TRL rows are computed column-wise from each batch of pair rows as it is written.
         for dimension in TRL_DIMENSIONS:
-            trl = self.hf[f"trl_{EXPORT_KEY[dimension]}"]
+            trl = self.hf[f"trl_{dimension}"]
             for split in SPLITS:
                 self.hf["pairs"].splits[split].listeners.append(
                     lambda batch, d=dimension, w=trl.splits[split]: w.write_batch(trl_batch(batch, d, w.schema)))
@@ -214,7 +213,7 @@ class ReleaseBuilder:
             "harmlessness": choice_index(verdict.choices["harmlessness"]),
             "sub_preferences": {EXPORT_KEY[q]: choice_index(verdict.choices[q])
                                 for q in PREFERENCE_QUESTIONS if q not in ("helpfulness", "harmlessness")},
-            "agreement": {EXPORT_KEY[q]: verdict.agreement[q] for q in PREFERENCE_QUESTIONS},
+            "agreement": {q: verdict.agreement[q] for q in PREFERENCE_QUESTIONS},  # ours: our keys
             "num_annotations": verdict.num_annotations, "reviewed": verdict.reviewed,
         }
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar
 
 import psycopg
-from django.db import connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.utils import CursorDebugWrapper
 from django.db.models.expressions import RawSQL
 
@@ -61,14 +61,16 @@ def fetch_prepared(sql: str, params: Mapping[str, object]) -> list[tuple]:
     Django's (IntegrityError, ...), and it joins the connection's current transaction.
     Elsewhere it is a plain execute.
     """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: each access through the proxy is a lookup
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = _PreparingCursor(connection.connection)
-    with _PreparedDebugWrapper(raw, connection) if connection.queries_logged else connection.make_cursor(raw) as cursor:
+    if db.connection is None:
+        db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = _PreparingCursor(db.connection)
+    with _PreparedDebugWrapper(raw, db) if db.queries_logged else db.make_cursor(raw) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

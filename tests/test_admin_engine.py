@@ -56,7 +56,8 @@ def test_leases_are_read_only_and_released_through_the_engine(client, staff_user
     lease = Assignment.objects.filter(state=AssignmentState.ACTIVE).first()
     assert client.post(reverse("admin:annotation_assignment_change", args=[lease.pk]),
                        {"state": "submitted"}).status_code == 403
-    assert client.post(reverse("admin:annotation_assignment_delete", args=[lease.pk]), {"post": "yes"}).status_code == 403
+    delete = reverse("admin:annotation_assignment_delete", args=[lease.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
     add = client.get(reverse("admin:annotation_assignment_add")).content.decode()
     assert "next-pair engine" in add
     changelist = reverse("admin:annotation_assignment_changelist")
