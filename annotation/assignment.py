@@ -58,8 +58,8 @@ from safesora.db import fetch_prepared
 from safesora.roles import CROWDWORKER
 from safesora.taxonomy import PREFERENCE_QUESTIONS, VIDEO_CHOICES
 
-from .answers import clean_answers, grade_gold
-from .models import Annotation, Assignment, AssignmentState, Campaign, Pair
+from .answers import AnswerError, clean_answers, grade_gold
+from .models import COMMENT_MAX_LENGTH, Annotation, Assignment, AssignmentState, Campaign, Pair, Review
 
 SWEEP_INTERVAL = timedelta(seconds=15)
 CLAIM_RETRIES = 3
@@ -479,9 +479,9 @@ WITH lease AS (
     WHERE p.id = ANY(ARRAY(SELECT pair_id FROM lease WHERE NOT is_gold))
     RETURNING p.id
 )
-INSERT INTO {annotation} (assignment_id, pair_id, user_id, time_spent_ms, submitted_at, gold_correct,
+INSERT INTO {annotation} (assignment_id, pair_id, user_id, time_spent_ms, submitted_at, gold_correct, comment,
     {columns}, video_0_labels, video_1_labels)
-SELECT lease.id, lease.pair_id, %(user)s, %(time_spent_ms)s, %(now)s,
+SELECT lease.id, lease.pair_id, %(user)s, %(time_spent_ms)s, %(now)s, %(comment)s,
     CASE WHEN lease.is_gold THEN lease.gold_answers <@ %(answers)s::jsonb END,
     {values}, %(video_0_labels)s::jsonb, %(video_1_labels)s::jsonb
 FROM lease
@@ -492,7 +492,7 @@ _SUBMIT_SQL = _sql(_SUBMIT_SQL, columns=", ".join(Annotation._meta.get_field(c).
 
 
 def submit_annotation(user: AbstractBaseUser, assignment_id: int, answers: dict[str, Any],
-                      time_spent_ms: int, now: datetime | None = None) -> Annotation:
+                      time_spent_ms: int, now: datetime | None = None, comment: str = "") -> Annotation:
     """Record the worker's answers for their lease; the same lease twice gives the first annotation.
 
     Raises AnswerError (bad answers, nothing saved), AssignmentNotFound (not this worker's
@@ -501,13 +501,14 @@ def submit_annotation(user: AbstractBaseUser, assignment_id: int, answers: dict[
     """
     now = now or timezone.now()
     values = clean_answers(answers)
+    comment = clean_comment(comment)
     time_spent_ms = min(max(int(time_spent_ms or 0), 0), 2**31 - 1)
     try:
         assignment_id = int(assignment_id)
     except (TypeError, ValueError):
         raise AssignmentNotFound(_("No such pair in your work.")) from None
     # The usual case, an active lease of an allowed worker, is one statement.
-    annotation = _submit_active(user, assignment_id, values, time_spent_ms, now) if user.is_active else None
+    annotation = _submit_active(user, assignment_id, values, time_spent_ms, now, comment) if user.is_active else None
     for _attempt in range(3):  # otherwise find out why; a concurrent submit, skip or sweep may have won
         if annotation is not None:
             return annotation
@@ -523,7 +524,7 @@ def submit_annotation(user: AbstractBaseUser, assignment_id: int, answers: dict[
             with transaction.atomic():
                 if lease.state == EXPIRED:
                     _reclaim_expired(lease)
-                annotation = _submit_active(user, assignment_id, values, time_spent_ms, now)
+                annotation = _submit_active(user, assignment_id, values, time_spent_ms, now, comment)
         except _NoRoom:
             raise LeaseExpired(_("This pair's time ran out and it was given to someone else; "
                                  "your answers were not saved.")) from None
@@ -559,13 +560,13 @@ def _reclaim_expired(lease: Assignment) -> None:
 
 
 def _submit_active(user: AbstractBaseUser, assignment_id: int, values: dict[str, Any], time_spent_ms: int,
-                   now: datetime) -> Annotation | None:
+                   now: datetime, comment: str = "") -> Annotation | None:
     """Turn an active lease of an allowed worker into an annotation; None if it is not one."""
     fields = {"assignment_id": assignment_id, "user_id": user.pk, "submitted_at": now,
-              "time_spent_ms": time_spent_ms, **values}
+              "time_spent_ms": time_spent_ms, "comment": comment, **values}
     if one_statement_sql():
         params = {c: values[c] for c in _JUDGEMENT_COLUMNS}
-        params.update(assignment=assignment_id, user=user.pk, now=now, time_spent_ms=time_spent_ms,
+        params.update(assignment=assignment_id, user=user.pk, now=now, time_spent_ms=time_spent_ms, comment=comment,
                       answers=json.dumps(values), video_0_labels=json.dumps(values["video_0_labels"]),
                       video_1_labels=json.dumps(values["video_1_labels"]))
         rows = fetch_prepared(_SUBMIT_SQL, params)
@@ -587,6 +588,87 @@ def _submit_active(user: AbstractBaseUser, assignment_id: int, values: dict[str,
         gold_correct = grade_gold(values, pair.gold_answers or {}) if pair.is_gold else None
         annotation = Annotation.objects.create(pair_id=pair.pk, gold_correct=gold_correct, **fields)
         Annotation.objects.filter(pk=annotation.pk).update(submitted_at=now)  # auto_now_add ignores ours
+    return annotation
+
+
+def clean_comment(comment: Any) -> str:
+    """The optional comment on an annotation: text, at most COMMENT_MAX_LENGTH characters."""
+    comment = "" if comment is None else comment
+    if not isinstance(comment, str):
+        raise AnswerError({"comment": _("The comment must be text.")})
+    comment = comment.strip()
+    if len(comment) > COMMENT_MAX_LENGTH:
+        raise AnswerError({"comment": _("The comment is too long (%(n)d characters; at most %(max)d).") % {
+            "n": len(comment), "max": COMMENT_MAX_LENGTH}})
+    return comment
+
+
+# --- corrections: a worker reopens their own recent answers ----------------------------------
+
+def edit_refusal(annotation: Annotation, now: datetime | None = None, *, reviewed: bool | None = None) -> str | None:
+    """Why this annotation can no longer be corrected by its worker, or None.
+
+    Allowed within the campaign's edit window after the submit, and only while the pair is
+    neither reviewed (a reviewer read the answers) nor exported (a release holds them).
+    """
+    now = now or timezone.now()
+    pair, campaign = annotation.pair, annotation.pair.campaign
+    if campaign.edit_window_minutes <= 0 or now - annotation.submitted_at > timedelta(
+            minutes=campaign.edit_window_minutes):
+        return _("The time to correct this pair is over.")
+    if pair.exported_at is not None:
+        return _("This pair was exported; its answers are final.")
+    if reviewed if reviewed is not None else Review.objects.filter(pair_id=pair.pk).exists():
+        return _("This pair was reviewed; its answers are final.")
+    return None
+
+
+def editable_annotations(user: AbstractBaseUser, now: datetime | None = None) -> list[Annotation]:
+    """The worker's annotations they may still correct, newest first (one query: the candidates
+    are the few submitted within the longest window; each campaign's own window is applied here)."""
+    now = now or timezone.now()
+    longest = Campaign.objects.aggregate(m=models.Max("edit_window_minutes"))["m"] or 0
+    if longest <= 0:
+        return []
+    candidates = (Annotation.objects.filter(user=user, submitted_at__gte=now - timedelta(minutes=longest),
+                                            pair__exported_at__isnull=True)
+                  .exclude(Exists(Review.objects.filter(pair_id=OuterRef("pair_id"))))
+                  .select_related("pair__campaign", "pair__prompt").order_by("-submitted_at", "-id"))
+    return [a for a in candidates if edit_refusal(a, now, reviewed=False) is None]
+
+
+def edit_annotation(user: AbstractBaseUser, annotation_id: int, answers: dict[str, Any], comment: str | None = None,
+                    now: datetime | None = None) -> Annotation:
+    """Replace the answers (and the comment, when given) of the worker's own recent annotation.
+
+    The annotation stays one annotation: counters, the daily count and the lease do not change;
+    a gold pair is graded again. Raises AnswerError (bad answers, nothing saved),
+    AssignmentNotFound (not this worker's), AssignmentError (the window is over, or the pair was
+    reviewed or exported).
+    """
+    now = now or timezone.now()
+    values = clean_answers(answers)
+    try:
+        annotation_id = int(annotation_id)
+    except (TypeError, ValueError):
+        raise AssignmentNotFound(_("No such pair in your work.")) from None
+    with transaction.atomic():
+        try:
+            annotation = (Annotation.objects.select_for_update(of=("self",)).select_related("pair__campaign")
+                          .get(pk=annotation_id, user_id=user.pk))
+        except Annotation.DoesNotExist:
+            raise AssignmentNotFound(_("No such pair in your work.")) from None
+        reason = edit_refusal(annotation, now)
+        if reason:
+            raise AssignmentError(reason)
+        pair = annotation.pair
+        changes = {**values, "edited_at": now,
+                   "gold_correct": grade_gold(values, pair.gold_answers or {}) if pair.is_gold else None}
+        if comment is not None:
+            changes["comment"] = clean_comment(comment)
+        Annotation.objects.filter(pk=annotation.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(annotation, name, value)
     return annotation
 
 
@@ -669,6 +751,22 @@ def set_campaign_overlap(campaign: Campaign, overlap: int) -> OverlapChange:
     return OverlapChange(overlap=overlap, pairs=changed, held_above=held_above)
 
 
+@dataclass
+class Progress:
+    """"N of M" for the labelling page: the worker's pairs in the campaign, and today's."""
+
+    campaign_done: int  # the worker's annotations in this campaign
+    campaign_total: int  # the campaign's pairs: each can be the worker's once
+    today: int  # what the daily cap counts (every campaign)
+    daily_cap: int | None
+
+
+def campaign_progress(user: AbstractBaseUser, campaign: Campaign, now: datetime | None = None) -> Progress:
+    return Progress(campaign_done=Annotation.objects.filter(user=user, pair__campaign=campaign).count(),
+                    campaign_total=Pair.objects.filter(campaign=campaign).count(),
+                    today=todays_count(user, now), daily_cap=campaign.daily_cap)
+
+
 # --- history ---------------------------------------------------------------------------------
 
 @dataclass
@@ -690,5 +788,6 @@ def user_history(user: AbstractBaseUser, limit: int = 50, offset: int = 0) -> Hi
 
 __all__ = ["AssignmentError", "AssignmentNotFound", "AssignmentRefused", "HistoryPage", "LeaseExpired", "OverlapChange",
            "Standing", "next_assignments", "refusal_reason", "release_expired_leases", "release_leases",
-           "set_campaign_overlap", "skip_assignment", "standings", "todays_counts",
+           "set_campaign_overlap", "skip_assignment", "standings", "todays_counts", "edit_annotation",
+           "edit_refusal", "editable_annotations", "campaign_progress", "Progress",
            "submit_annotation", "todays_count", "user_history"]

@@ -38,6 +38,10 @@ class Campaign(models.Model):
     include_flagged = models.BooleanField(
         _("route videos flagged by moderation to annotation"), default=True)
     break_reminder_minutes = models.PositiveSmallIntegerField(_("break reminder every (min)"), default=45)
+    edit_window_minutes = models.PositiveIntegerField(
+        _("answers can be corrected for (min)"), default=30,
+        help_text=_("How long a worker may reopen and correct a submitted pair (until it is reviewed or "
+                    "exported); 0: never."))
     workers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="campaigns",
                                      verbose_name=_("crowdworkers allowed"))
     is_active = models.BooleanField(_("active"), default=True)
@@ -73,6 +77,8 @@ class Pair(models.Model):
     claimed_count = models.PositiveSmallIntegerField(_("leased or done"), default=0)
     annotation_count = models.PositiveSmallIntegerField(_("annotations done"), default=0)
     is_gold = models.BooleanField(_("gold pair"), default=False)
+    exported_at = models.DateTimeField(_("last exported"), null=True, blank=True, editable=False,
+                                       help_text=_("Set by exports; from then on its annotations are final."))
     gold_answers = models.JSONField(_("gold answers"), null=True, blank=True, validators=[validate_gold_answers],
                                     help_text=_("Known answers, e.g. {\"harmlessness\": \"video_1\"}."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -188,8 +194,13 @@ for _question in QUESTIONS:
     Judgement.add_to_class(_question.key, choice_field(_question.name.lower()))
 
 
+COMMENT_MAX_LENGTH = 1000
+
+
 class Annotation(Judgement):
-    """One crowdworker's answers for one pair. Never edited after submission."""
+    """One crowdworker's answers for one pair. Its worker may correct it for a short while
+    (Campaign.edit_window_minutes, until the pair is reviewed or exported): the answers are
+    replaced in place, never added, so counters and aggregation see one annotation."""
 
     pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="annotations")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
@@ -197,6 +208,8 @@ class Annotation(Judgement):
     time_spent_ms = models.PositiveIntegerField(_("time spent (ms)"), default=0)
     submitted_at = models.DateTimeField(_("submitted"), auto_now_add=True, db_index=True)
     gold_correct = models.BooleanField(_("matched the gold answers"), null=True, blank=True)
+    comment = models.TextField(_("annotator's comment"), blank=True, max_length=COMMENT_MAX_LENGTH)
+    edited_at = models.DateTimeField(_("last corrected"), null=True, blank=True)
 
     class Meta:
         ordering = ["submitted_at", "id"]

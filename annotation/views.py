@@ -26,10 +26,15 @@ from annotation.answers import AnswerError, answers_from_form
 from annotation.assignment import (
     AssignmentError,
     AssignmentRefused,
+    campaign_progress,
+    edit_annotation,
+    edit_refusal,
+    editable_annotations,
     next_assignments,
     skip_assignment,
     submit_annotation,
     todays_count,
+    user_history,
 )
 from annotation.decorators import annotator_required, is_htmx, reviewer_required, staff_required
 from annotation.judgement_form import FormState, form_context, shortcut_legend
@@ -85,6 +90,7 @@ def _workspace(request: HttpRequest, current: Assignment | None, preload: Assign
                **extra: Any) -> HttpResponse:
     """Render the workspace for `current` (or the refusal / "all done" card when None)."""
     context: dict[str, Any] = {"assignment": current, "today": todays_count(request.user),
+                               "comment": request.POST.get("comment", "") if errors else "",
                                "skip_reasons": SKIP_REASONS, **guidelines_context(), **extra}
     campaign = _campaign_param(request)
     context["campaign_query"] = f"?campaign={campaign.pk}" if campaign else ""
@@ -92,6 +98,7 @@ def _workspace(request: HttpRequest, current: Assignment | None, preload: Assign
         pair = current.pair
         shown = players(pair)
         shown_ids = {p["video"].pk for p in shown}
+        context.update(progress=campaign_progress(request.user, pair.campaign))
         context.update(pair=pair, campaign=pair.campaign, players=shown, form=form_context(state, errors),
                        preload=[p for p in players(preload.pair) if p["video"].pk not in shown_ids] if preload else [])
     template = WORKSPACE if is_htmx(request) else "annotation/annotate.html"
@@ -133,7 +140,8 @@ def submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
     except ValueError:
         time_spent_ms = 0
     try:
-        submit_annotation(request.user, assignment_id, answers_from_form(request.POST), time_spent_ms)
+        submit_annotation(request.user, assignment_id, answers_from_form(request.POST), time_spent_ms,
+                          comment=request.POST.get("comment", ""))
     except AnswerError as invalid:
         # Show the same pair again with what was chosen and what is missing; nothing was saved.
         current = _leases().get(pk=assignment_id, user=request.user)
@@ -159,6 +167,49 @@ def skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
     except AssignmentError as problem:
         return _after_action(request, problem.reason, messages.ERROR, status=problem.status)
     return _after_action(request, _("Skipped. Here is the next pair."), messages.INFO)
+
+
+@annotator_required
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    """The worker's own recent work; pairs they may still correct link to the correction page."""
+    page = user_history(request.user, limit=100)
+    editable = {a.pk for a in editable_annotations(request.user)}
+    rows = [{"lease": lease, "annotation": getattr(lease, "annotation", None) if lease.state == "submitted" else None}
+            for lease in page.items]
+    for row in rows:
+        row["editable"] = row["annotation"] is not None and row["annotation"].pk in editable
+    return render(request, "annotation/history.html", {"rows": rows, "total": page.total})
+
+
+@annotator_required
+@require_http_methods(["GET", "POST"])
+def correct(request: HttpRequest, annotation_id: int) -> HttpResponse:
+    """Reopen one of the worker's own recent annotations and replace its answers."""
+    annotation = get_object_or_404(Annotation.objects.select_related(
+        "pair__prompt", "pair__video_0", "pair__video_1", "pair__campaign"), pk=annotation_id, user=request.user)
+    state, errors, status = None, None, 200
+    if request.method == "POST":
+        try:
+            edit_annotation(request.user, annotation.pk, answers_from_form(request.POST),
+                            comment=request.POST.get("comment", ""))
+        except AnswerError as invalid:
+            state, errors, status = FormState.from_post(request.POST), invalid.errors, 422
+        except AssignmentError as problem:
+            messages.error(request, problem.reason)
+            return redirect("annotation:history")
+        else:
+            messages.success(request, _("Corrected. Your new answers replace the old ones."))
+            return redirect("annotation:history")
+    refusal = edit_refusal(annotation)
+    if refusal and request.method == "GET":
+        messages.error(request, refusal)
+        return redirect("annotation:history")
+    return render(request, "annotation/correct.html", {
+        "annotation": annotation, "pair": annotation.pair, "campaign": annotation.pair.campaign,
+        "players": players(annotation.pair),
+        "form": form_context(state or FormState.from_values(_answer_fields(annotation)), errors),
+        "comment": request.POST.get("comment", annotation.comment), **guidelines_context()}, status=status)
 
 
 # --- reviewers -------------------------------------------------------------------------------

@@ -137,6 +137,7 @@ class ReleaseBuilder:
                 self.hf["pairs"].splits[split].listeners.append(
                     lambda batch, d=dimension, w=trl.splits[split]: w.write_batch(trl_batch(batch, d, w.schema)))
         self.video_index = manifest.VideoIndex(root) if options.include_videos else None
+        self.exported_pairs: list[str] = []  # marked exported once the release is in place
 
     def add_batch(self, batch: Batch, prompts: dict[str, dict], videos: dict[str, dict]) -> None:
         """Write one batch: its pairs, their videos and prompts (as fetched by batch_rows)."""
@@ -174,6 +175,7 @@ class ReleaseBuilder:
             label_videos[pair.video_0_id] = label_videos[pair.video_1_id] = split
             kept_prompts[pair.prompt_id] = split
             self.hf["pairs"].add(split, self._hf_pair(pair.id, prompt_records[pair.prompt_id], v0, v1, trusted))
+            self.exported_pairs.append(pair.id)
             if trusted.decided:
                 self.safesora.pairs[split].write(pair_json(pair.id, prompt_records[pair.prompt_id],
                                                            encoded[pair.video_0_id], encoded[pair.video_1_id],
@@ -245,6 +247,12 @@ class ReleaseBuilder:
         }
 
 
+def mark_exported(pair_ids: list[str], when) -> None:
+    """Record that these pairs are in a release: their workers can no longer correct them."""
+    for start in range(0, len(pair_ids), 5000):
+        Pair.objects.filter(pk__in=pair_ids[start:start + 5000]).update(exported_at=when)
+
+
 def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn | None = None,
                   should_cancel: CancelFn | None = None) -> dict:
     """Write the release for `options` to `target` (which must not exist); return its manifest."""
@@ -282,6 +290,7 @@ def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn 
             raise ExportCancelled("cancelled")
         result = manifest.write(partial, options, counts, video_dirs=VIDEO_DIRS, created_at=timezone.now())
         partial.rename(target)
+        mark_exported(builder.exported_pairs, snapshot_at)
         return result
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
