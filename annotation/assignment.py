@@ -481,8 +481,8 @@ WITH lease AS (
 )
 INSERT INTO {annotation} (assignment_id, pair_id, user_id, time_spent_ms, submitted_at, gold_correct, comment,
     {columns}, video_0_labels, video_1_labels)
-SELECT lease.id, lease.pair_id, %(user)s, %(time_spent_ms)s, %(now)s, %(comment)s,
-    CASE WHEN lease.is_gold THEN lease.gold_answers <@ %(answers)s::jsonb END,
+SELECT lease.id, lease.pair_id, %(user)s, %(time_spent_ms)s, %(now)s,
+    CASE WHEN lease.is_gold THEN lease.gold_answers <@ %(answers)s::jsonb END, %(comment)s,
     {values}, %(video_0_labels)s::jsonb, %(video_1_labels)s::jsonb
 FROM lease
 RETURNING id, pair_id, gold_correct
