@@ -86,7 +86,7 @@ class AnnotationAdmin(NotAddedHereAdmin):
     show_full_result_count = False
 
     def has_change_permission(self, request, obj=None):
-        return False  # annotations are never edited; reviews record corrections
+        return False  # only their worker corrects them (assignment.edit_annotation); reviews settle the rest
 
     def has_delete_permission(self, request, obj=None):
         return False  # the pair's counters and the agreement figures count them

@@ -265,8 +265,10 @@ def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn 
     partial = target.parent / f".{target.name}.partial-{host}-{os.getpid()}-{secrets.token_hex(4)}"
     partial.mkdir()
     try:
-        # One snapshot: annotations and reviews are append-only, so ignoring everything newer
-        # than the start gives a consistent view without holding a transaction open.
+        # One snapshot: annotations and reviews are only added (a worker's correction replaces
+        # answers in place, but only minutes after the submit and never once the pair is
+        # exported), so ignoring everything newer than the start gives a consistent view
+        # without holding a transaction open.
         snapshot_at = timezone.now()
         until = min(options.until, snapshot_at) if options.until else snapshot_at
         pairs = selected_pairs(options).filter(created_at__lte=snapshot_at)
