@@ -36,7 +36,7 @@ def figures(campaign: Campaign | None = None, *, refresh: bool = False) -> dict[
     # A correction (edited_at) changes answers without adding a row: it is part of the key too.
     key = "annotation:dashboard:{}:{}:{}:{}:{}".format(
         campaign.pk if campaign else "all", newest["n"], newest["last"],
-        Review.objects.aggregate(last=Max("id"))["last"], newest["edited"])
+        Review.objects.aggregate(last=Max("id"))["last"], newest["edited"] and newest["edited"].timestamp())
     context = None if refresh else cache.get(key)
     if context is None:
         context = build(campaign)

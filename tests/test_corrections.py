@@ -136,3 +136,13 @@ def test_progress_counts_the_campaign_and_the_day(client, campaign):
     client.force_login(worker)
     page = client.get(reverse("annotation:annotate")).content.decode()
     assert "1 of 3 pairs of this campaign" in page and "1 of 5 today" in page
+
+
+def test_a_correction_refreshes_the_dashboard(campaign):
+    from annotation import dashboard
+
+    first = submitted(campaign)
+    before = dashboard.figures(campaign)
+    assert dashboard.figures(campaign)["computed_at"] == before["computed_at"]  # cached
+    edit_annotation(first.user, first.pk, valid_answers(harmlessness="video_0"))
+    assert dashboard.figures(campaign)["computed_at"] > before["computed_at"]
