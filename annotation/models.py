@@ -39,7 +39,7 @@ class Campaign(models.Model):
         _("route videos flagged by moderation to annotation"), default=True)
     break_reminder_minutes = models.PositiveSmallIntegerField(_("break reminder every (min)"), default=45)
     edit_window_minutes = models.PositiveIntegerField(
-        _("answers can be corrected for (min)"), default=30,
+        _("answers can be corrected for (min)"), default=30, db_default=30,
         help_text=_("How long a worker may reopen and correct a submitted pair (until it is reviewed or "
                     "exported); 0: never."))
     workers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="campaigns",
@@ -208,7 +208,8 @@ class Annotation(Judgement):
     time_spent_ms = models.PositiveIntegerField(_("time spent (ms)"), default=0)
     submitted_at = models.DateTimeField(_("submitted"), auto_now_add=True, db_index=True)
     gold_correct = models.BooleanField(_("matched the gold answers"), null=True, blank=True)
-    comment = models.TextField(_("annotator's comment"), blank=True, max_length=COMMENT_MAX_LENGTH)
+    comment = models.TextField(_("annotator's comment"), blank=True, default="", db_default="",
+                               max_length=COMMENT_MAX_LENGTH)
     edited_at = models.DateTimeField(_("last corrected"), null=True, blank=True)
 
     class Meta:
