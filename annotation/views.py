@@ -175,7 +175,8 @@ def history(request: HttpRequest) -> HttpResponse:
     """The worker's own recent work; pairs they may still correct link to the correction page."""
     page = user_history(request.user, limit=100)
     editable = {a.pk for a in editable_annotations(request.user)}
-    rows = [{"lease": lease, "annotation": getattr(lease, "annotation", None) if lease.state == "submitted" else None}
+    rows = [{"lease": lease,
+             "annotation": getattr(lease, "annotation", None) if lease.state == AssignmentState.SUBMITTED else None}
             for lease in page.items]
     for row in rows:
         row["editable"] = row["annotation"] is not None and row["annotation"].pk in editable
