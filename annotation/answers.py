@@ -151,22 +151,69 @@ def judgement_as_answers(judgement: Any) -> dict[str, Any]:
     return data
 
 
-def grade_gold(values: dict[str, Any], gold_answers: Mapping[str, Any]) -> bool:
-    """Whether cleaned answers match a gold pair's known answers.
+# Keys a gold pair may name: the Judgement fields a submission produces (clean_answers' output).
+GOLD_KEYS: tuple[str, ...] = (*PREFERENCE_QUESTIONS, *(f"{v}_is_safe" for v in VIDEOS),
+                              *(f"{v}_labels" for v in VIDEOS))
 
-    `gold_answers` names only what is known, in the cleaned (Judgement field) form: any of the
-    six questions ("harmlessness": "video_1"), `video_N_is_safe` (a bool), or `video_N_labels`
-    (a dict of some harm keys to bools; only the keys given are compared). Every given entry
-    must match.
+
+def clean_gold_answers(gold: Any) -> dict[str, Any]:
+    """Validate a gold pair's known answers; return them in the one form grading compares.
+
+    Accepted: an object naming some of GOLD_KEYS: a question ("harmlessness": "video_1"),
+    `video_N_is_safe` (true/false, strictly a boolean: 0 is not false), `video_N_labels`
+    (an object of some harm keys to booleans; only the keys given are compared). Raises
+    ValidationError with every problem; nothing else is accepted, so grading cannot depend on
+    how a database compares values of different types.
     """
-    for key, expected in gold_answers.items():
-        given = values.get(key)
-        if key.endswith("_labels") and isinstance(expected, Mapping):
-            if any(bool((given or {}).get(k)) != bool(v) for k, v in expected.items()):
-                return False
-        elif given != expected:
-            return False
-    return True
+    if not isinstance(gold, Mapping) or not gold:
+        raise ValidationError(_("Gold answers must be a non-empty object, e.g. {\"harmlessness\": \"video_1\"}."))
+    errors: list[str] = []
+    cleaned: dict[str, Any] = {}
+    for key, value in gold.items():
+        if key not in GOLD_KEYS:
+            errors.append(_("Unknown gold key %(key)r; expected some of %(keys)s.") % {
+                "key": key, "keys": ", ".join(GOLD_KEYS)})
+        elif key in PREFERENCE_QUESTIONS:
+            if value not in VIDEO_CHOICES:
+                errors.append(_("%(key)s must be video_0 or video_1, not %(value)r.") % {"key": key, "value": value})
+            else:
+                cleaned[key] = value
+        elif key.endswith("_is_safe"):
+            if not isinstance(value, bool):
+                errors.append(_("%(key)s must be true or false, not %(value)r.") % {"key": key, "value": value})
+            else:
+                cleaned[key] = value
+        elif not isinstance(value, Mapping) or not value:
+            errors.append(_("%(key)s must be a non-empty object of harm keys to true/false.") % {"key": key})
+        else:
+            bad = [k for k, v in value.items() if k not in HARM_BY_KEY or not isinstance(v, bool)]
+            if bad:
+                errors.append(_("%(key)s: %(bad)s must be harm keys (%(keys)s) with true or false.") % {
+                    "key": key, "bad": ", ".join(map(str, bad)), "keys": ", ".join(HARM_KEYS)})
+            else:
+                cleaned[key] = dict(value)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def contains(container: Any, contained: Any) -> bool:
+    """JSON containment, PostgreSQL's `contained <@ container` for objects and scalars.
+
+    The one rule of gold grading: the gold answers (clean_gold_answers' form) must be contained
+    in the cleaned answers (clean_answers' form). The engine's PostgreSQL submit statement
+    evaluates it with jsonb `<@`, the ORM path (SQLite) with this function; a scalar matches
+    only a scalar of the same JSON type (true is not 1).
+    """
+    if isinstance(contained, Mapping):
+        return isinstance(container, Mapping) and all(
+            k in container and contains(container[k], v) for k, v in contained.items())
+    return type(container) is type(contained) and container == contained
+
+
+def grade_gold(values: dict[str, Any], gold_answers: Mapping[str, Any]) -> bool:
+    """Whether cleaned answers match a gold pair's known answers (validated by clean_gold_answers)."""
+    return contains(values, gold_answers)
 
 
 # The input shape as JSON Schema, for the OpenAPI document (annotation.api). clean_answers is

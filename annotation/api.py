@@ -75,6 +75,7 @@ class SubmitIn(Schema):
     answers: AnswersIn
     time_spent_ms: Integer = Field(0, ge=0, le=2**31 - 1,
                                description="time spent on this pair, in milliseconds")
+    comment: str = Field("", max_length=1000, description="optional note for the reviewers")
 
 
 class SubmittedOut(Schema):
@@ -170,7 +171,8 @@ def next_pairs(request: HttpRequest, payload: NextIn):
 @engine_errors
 def submit(request: HttpRequest, assignment_id: int, payload: SubmitIn):
     """Idempotent: submitting the same lease again returns the first annotation."""
-    annotation = engine.submit_annotation(request.auth, assignment_id, payload.answers, payload.time_spent_ms)
+    annotation = engine.submit_annotation(request.auth, assignment_id, payload.answers, payload.time_spent_ms,
+                                         comment=payload.comment)
     return Status(200, {"annotation_id": annotation.pk, "assignment_id": annotation.assignment_id,
                  "pair_id": annotation.pair_id, "submitted_at": annotation.submitted_at})
 

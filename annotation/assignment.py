@@ -36,24 +36,30 @@ where writers are serialized anyway) plain ORM statements in one transaction do 
 import functools
 import json
 import random
+import re
 from collections import Counter
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Count, Exists, F, OuterRef, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from generation.models import Prompt, Video
 from safesora.db import fetch_prepared
 from safesora.roles import CROWDWORKER
+from safesora.taxonomy import PREFERENCE_QUESTIONS, VIDEO_CHOICES
 
-from .answers import clean_answers, grade_gold
-from .models import Annotation, Assignment, AssignmentState, Campaign, Pair
+from .answers import AnswerError, clean_answers, grade_gold
+from .models import COMMENT_MAX_LENGTH, Annotation, Assignment, AssignmentState, Campaign, Pair, Review
 
 SWEEP_INTERVAL = timedelta(seconds=15)
 CLAIM_RETRIES = 3
@@ -87,6 +93,53 @@ class LeaseExpired(AssignmentError):
     """The lease expired and its pair was given to someone else; the answers were not saved."""
 
     status = 409
+
+
+# --- the names the engine's SQL uses, from model metadata --------------------------------------
+# A renamed table, column, state or user model fails here, at import, not at the first claim.
+
+def _through(model: type, field: str) -> tuple[type, str, str]:
+    """A many-to-many field's join model and its two columns (this side's, the other side's)."""
+    m2m = model._meta.get_field(field)
+    through = m2m.remote_field.through
+    return (through, through._meta.get_field(m2m.m2m_field_name()).column,
+            through._meta.get_field(m2m.m2m_reverse_field_name()).column)
+
+
+_User = get_user_model()
+_Workers, _workers_campaign, _workers_user = _through(Campaign, "workers")
+_UserGroups, _user_groups_user, _user_groups_group = _through(_User, "groups")
+_Group = _User._meta.get_field("groups").related_model
+_NAMES = {
+    "campaign": Campaign._meta.db_table, "pair": Pair._meta.db_table, "assignment": Assignment._meta.db_table,
+    "annotation": Annotation._meta.db_table, "prompt": Prompt._meta.db_table, "video": Video._meta.db_table,
+    "workers": _Workers._meta.db_table, "workers_campaign": _workers_campaign, "workers_user": _workers_user,
+    "user_groups": _UserGroups._meta.db_table, "user_groups_user": _user_groups_user,
+    "user_groups_group": _user_groups_group, "group": _Group._meta.db_table,
+    "active": f"'{AssignmentState.ACTIVE.value}'", "submitted": f"'{AssignmentState.SUBMITTED.value}'",
+}
+# The aliases the statements give each table, for the column check below.
+_ALIASES = {"c": Campaign, "p": Pair, "a": Assignment, "an": Annotation, "pr": Prompt, "v0": Video, "v1": Video,
+            "w": _Workers, "ug": _UserGroups, "g": _Group}
+_TABLES = {m._meta.db_table: m for m in set(_ALIASES.values())}
+
+
+def _columns_of(model: type) -> set[str]:
+    return {f.column for f in model._meta.concrete_fields}
+
+
+def _sql(template: str, **extra: str) -> str:
+    """A statement with its table names and state literals filled in; every `alias.column` and
+    INSERT column list is checked against the models (ImproperlyConfigured if one is unknown)."""
+    sql = template.format(**_NAMES, **extra)
+    used = [(_ALIASES[alias], column) for alias, column in re.findall(r"\b([a-z][a-z0-9]?)\.([a-z_][a-z0-9_]*)", sql)
+            if alias in _ALIASES]
+    for table, columns in re.findall(r"INSERT INTO (\w+) \(([^)]*)\)", sql):
+        used += [(_TABLES[table], c.strip()) for c in columns.split(",")]
+    unknown = sorted({f"{m._meta.db_table}.{c}" for m, c in used if c not in _columns_of(m)})
+    if unknown:
+        raise ImproperlyConfigured(f"the engine's SQL names columns the models do not have: {', '.join(unknown)}")
+    return sql
 
 
 # --- standing: may this person work on this campaign? ---------------------------------------
@@ -123,18 +176,18 @@ def start_of_today(now: datetime | None = None) -> datetime:
 _CAMPAIGN_FIELDS = tuple(f.attname for f in Campaign._meta.concrete_fields)  # from_db's order
 _STANDING_SQL = """
 SELECT {columns},
-    EXISTS (SELECT 1 FROM annotation_campaign_workers w
-            WHERE w.campaign_id = c.id AND w.user_id = %(user)s) AS is_listed,
-    EXISTS (SELECT 1 FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id
-            WHERE ug.user_id = %(user)s AND g.name = %(role)s) AS has_role,
+    EXISTS (SELECT 1 FROM {workers} w
+            WHERE w.{workers_campaign} = c.id AND w.{workers_user} = %(user)s) AS is_listed,
+    EXISTS (SELECT 1 FROM {user_groups} ug JOIN {group} g ON g.id = ug.{user_groups_group}
+            WHERE ug.{user_groups_user} = %(user)s AND g.name = %(role)s) AS has_role,
     CASE WHEN c.daily_cap IS NOT NULL THEN
-        (SELECT count(*) FROM annotation_annotation an
+        (SELECT count(*) FROM {annotation} an
          WHERE an.user_id = %(user)s AND an.submitted_at >= %(day)s) END AS today_count,
     coalesce(gold.answered, 0), coalesce(gold.correct, 0)
-FROM annotation_campaign c
+FROM {campaign} c
 LEFT JOIN (
     SELECT p.campaign_id, count(*) AS answered, sum(CASE WHEN an.gold_correct THEN 1 ELSE 0 END) AS correct
-    FROM annotation_annotation an JOIN annotation_pair p ON p.id = an.pair_id
+    FROM {annotation} an JOIN {pair} p ON p.id = an.pair_id
     WHERE an.user_id = %(user)s AND an.gold_correct IS NOT NULL
     GROUP BY p.campaign_id) AS gold ON gold.campaign_id = c.id
 WHERE {where}
@@ -146,7 +199,7 @@ _CAMPAIGN_COLUMNS = ", ".join(f"c.{f.column}" for f in Campaign._meta.concrete_f
 @functools.cache
 def standing_sql(where: str) -> str:
     """The standing statement for the campaigns `where` selects (alias c)."""
-    return _STANDING_SQL.format(columns=_CAMPAIGN_COLUMNS, where=where)
+    return _sql(_STANDING_SQL, columns=_CAMPAIGN_COLUMNS, where=_sql(where))
 
 
 def standings(user: AbstractBaseUser, campaign: Campaign | int | None = None,
@@ -155,8 +208,8 @@ def standings(user: AbstractBaseUser, campaign: Campaign | int | None = None,
     now = now or timezone.now()
     params = {"user": user.pk, "role": CROWDWORKER, "day": start_of_today(now), "true": True}
     if campaign is None:
-        where = ("c.is_active = %(true)s AND EXISTS (SELECT 1 FROM annotation_campaign_workers w "
-                 "WHERE w.campaign_id = c.id AND w.user_id = %(user)s)")
+        where = ("c.is_active = %(true)s AND EXISTS (SELECT 1 FROM {workers} w "
+                 "WHERE w.{workers_campaign} = c.id AND w.{workers_user} = %(user)s)")
     else:
         where, params["campaign"] = "c.id = %(campaign)s", getattr(campaign, "pk", campaign)
     found = []
@@ -199,8 +252,14 @@ def refusal_reason(user: AbstractBaseUser, campaign: Campaign | int) -> str | No
 
 
 def todays_count(user: AbstractBaseUser, now: datetime | None = None) -> int:
-    """Annotations the worker submitted since local midnight, in all campaigns."""
-    return Annotation.objects.filter(user=user, submitted_at__gte=start_of_today(now)).count()
+    """Annotations the worker submitted since local midnight, in all campaigns: what the daily cap counts."""
+    return todays_counts([user.pk], now).get(user.pk, 0)
+
+
+def todays_counts(user_ids: "Iterable[int] | models.QuerySet", now: datetime | None = None) -> dict[int, int]:
+    """todays_count for many workers at once (the dashboard), in one query; absent means 0."""
+    return dict(Annotation.objects.filter(user_id__in=user_ids, submitted_at__gte=start_of_today(now))
+                .order_by().values("user_id").annotate(n=Count("id")).values_list("user_id", "n"))
 
 
 # --- next pairs ----------------------------------------------------------------------------------
@@ -277,23 +336,23 @@ def one_statement_sql() -> bool:
 # on the locked row: the snapshot that chose the candidates predates the lock.
 _CLAIM_SQL = """
 WITH mine AS (
-    SELECT a.id, a.pair_id, a.created_at, a.expires_at FROM annotation_assignment a
-    JOIN annotation_pair p ON p.id = a.pair_id
-    WHERE a.user_id = %(user)s AND a.state = 'active' AND a.expires_at > %(now)s
+    SELECT a.id, a.pair_id, a.created_at, a.expires_at FROM {assignment} a
+    JOIN {pair} p ON p.id = a.pair_id
+    WHERE a.user_id = %(user)s AND a.state = {active} AND a.expires_at > %(now)s
       AND p.campaign_id = ANY(%(campaigns)s)
 ), room AS (
     SELECT GREATEST(%(cap)s - (SELECT count(*) FROM mine), 0) AS n
 ), gold AS (
-    SELECT p.id FROM annotation_pair p
+    SELECT p.id FROM {pair} p
     WHERE p.campaign_id = %(campaign)s AND p.is_gold
-      AND NOT EXISTS (SELECT 1 FROM annotation_assignment a
+      AND NOT EXISTS (SELECT 1 FROM {assignment} a
                       WHERE a.pair_id = p.id AND a.user_id = %(user)s OFFSET 0)
     ORDER BY md5(p.id || %(salt)s)
     LIMIT LEAST(%(gold)s, (SELECT n FROM room))
 ), picked AS (
-    SELECT p.id FROM annotation_pair p
+    SELECT p.id FROM {pair} p
     WHERE p.campaign_id = %(campaign)s AND NOT p.is_gold AND p.claimed_count < p.required_annotations
-      AND NOT EXISTS (SELECT 1 FROM annotation_assignment a
+      AND NOT EXISTS (SELECT 1 FROM {assignment} a
                       WHERE a.pair_id = p.id AND a.user_id = %(user)s OFFSET 0)
     ORDER BY p.required_annotations - p.claimed_count, p.id
     LIMIT (SELECT n FROM room) - (SELECT count(*) FROM gold)
@@ -301,12 +360,12 @@ WITH mine AS (
 ), claimed AS (
     -- = ANY(ARRAY(...)): primary-key lookups; a join to the CTE, whose size the planner cannot
     -- know, was planned as a hash join over every open pair (a sequential scan per claim).
-    UPDATE annotation_pair p SET claimed_count = p.claimed_count + 1
+    UPDATE {pair} p SET claimed_count = p.claimed_count + 1
     WHERE p.id = ANY(ARRAY(SELECT id FROM picked)) AND p.claimed_count < p.required_annotations
     RETURNING p.id
 ), inserted AS (
-    INSERT INTO annotation_assignment (pair_id, user_id, state, created_at, expires_at, skip_reason)
-    SELECT id, %(user)s, 'active', %(now)s, %(expires)s, '' FROM (
+    INSERT INTO {assignment} (pair_id, user_id, state, created_at, expires_at, skip_reason)
+    SELECT id, %(user)s, {active}, %(now)s, %(expires)s, '' FROM (
         SELECT id FROM gold UNION ALL SELECT id FROM claimed) AS new
     RETURNING id, pair_id, created_at, expires_at
 ), chosen AS (
@@ -316,10 +375,10 @@ WITH mine AS (
 )
 SELECT {columns}
 FROM chosen
-JOIN annotation_pair p ON p.id = chosen.pair_id
-JOIN generation_prompt pr ON pr.id = p.prompt_id
-JOIN generation_video v0 ON v0.id = p.video_0_id
-JOIN generation_video v1 ON v1.id = p.video_1_id
+JOIN {pair} p ON p.id = chosen.pair_id
+JOIN {prompt} pr ON pr.id = p.prompt_id
+JOIN {video} v0 ON v0.id = p.video_0_id
+JOIN {video} v1 ON v1.id = p.video_1_id
 ORDER BY chosen.created_at, chosen.id
 """
 
@@ -336,7 +395,7 @@ _LEASE_COLUMNS = {
     Prompt: ("pr", _in_field_order(Prompt, {"id", "text", "prompt_type"})),
     Video: ("v0", _in_field_order(Video, {"id", "prompt_id", "generator_id", "file", "poster", "flagged"})),
 }
-_CLAIM_SQL = _CLAIM_SQL.format(columns=", ".join(
+_CLAIM_SQL = _sql(_CLAIM_SQL, columns=", ".join(
     [f"{alias}.{c}" for alias, cols in _LEASE_COLUMNS.values() for c in cols]
     + [f"v1.{c}" for c in _LEASE_COLUMNS[Video][1]]))
 
@@ -400,8 +459,8 @@ def _claim_orm(user_id: int, campaign_id: int, campaign_ids: list[int], count: i
 
 # --- submit ---------------------------------------------------------------------------------------
 
-_JUDGEMENT_COLUMNS = ("instruction_following", "correctness", "informativeness", "aesthetics",
-                      "helpfulness", "harmlessness", "video_0_is_safe", "video_1_is_safe")
+# The questions (safesora.taxonomy) and the per-video safety answers; the labels are JSON, bound apart.
+_JUDGEMENT_COLUMNS = (*PREFERENCE_QUESTIONS, *(f"{v}_is_safe" for v in VIDEO_CHOICES))
 
 # The submit, in one statement: the lease turns submitted only if it is still active and its
 # worker still on the (active) campaign; a second submit finds it submitted and changes nothing.
@@ -409,29 +468,31 @@ _JUDGEMENT_COLUMNS = ("instruction_following", "correctness", "informativeness",
 # contained in the submitted ones, the same rule as answers.grade_gold.
 _SUBMIT_SQL = """
 WITH lease AS (
-    UPDATE annotation_assignment a SET state = 'submitted', finished_at = %(now)s
-    FROM annotation_pair p JOIN annotation_campaign c ON c.id = p.campaign_id
-    WHERE a.id = %(assignment)s AND a.user_id = %(user)s AND a.state = 'active'
+    UPDATE {assignment} a SET state = {submitted}, finished_at = %(now)s
+    FROM {pair} p JOIN {campaign} c ON c.id = p.campaign_id
+    WHERE a.id = %(assignment)s AND a.user_id = %(user)s AND a.state = {active}
       AND p.id = a.pair_id AND c.is_active
-      AND EXISTS (SELECT 1 FROM annotation_campaign_workers w WHERE w.campaign_id = c.id AND w.user_id = %(user)s)
+      AND EXISTS (SELECT 1 FROM {workers} w WHERE w.{workers_campaign} = c.id AND w.{workers_user} = %(user)s)
     RETURNING a.id, a.pair_id, p.is_gold, p.gold_answers
 ), counted AS (
-    UPDATE annotation_pair p SET annotation_count = p.annotation_count + 1
+    UPDATE {pair} p SET annotation_count = p.annotation_count + 1
     WHERE p.id = ANY(ARRAY(SELECT pair_id FROM lease WHERE NOT is_gold))
     RETURNING p.id
 )
-INSERT INTO annotation_annotation (assignment_id, pair_id, user_id, time_spent_ms, submitted_at, gold_correct,
+INSERT INTO {annotation} (assignment_id, pair_id, user_id, time_spent_ms, submitted_at, gold_correct, comment,
     {columns}, video_0_labels, video_1_labels)
 SELECT lease.id, lease.pair_id, %(user)s, %(time_spent_ms)s, %(now)s,
-    CASE WHEN lease.is_gold THEN lease.gold_answers <@ %(answers)s::jsonb END,
+    CASE WHEN lease.is_gold THEN lease.gold_answers <@ %(answers)s::jsonb END, %(comment)s,
     {values}, %(video_0_labels)s::jsonb, %(video_1_labels)s::jsonb
 FROM lease
 RETURNING id, pair_id, gold_correct
-""".format(columns=", ".join(_JUDGEMENT_COLUMNS), values=", ".join(f"%({c})s" for c in _JUDGEMENT_COLUMNS))
+"""
+_SUBMIT_SQL = _sql(_SUBMIT_SQL, columns=", ".join(Annotation._meta.get_field(c).column for c in _JUDGEMENT_COLUMNS),
+                   values=", ".join(f"%({c})s" for c in _JUDGEMENT_COLUMNS))
 
 
 def submit_annotation(user: AbstractBaseUser, assignment_id: int, answers: dict[str, Any],
-                      time_spent_ms: int, now: datetime | None = None) -> Annotation:
+                      time_spent_ms: int, now: datetime | None = None, comment: str = "") -> Annotation:
     """Record the worker's answers for their lease; the same lease twice gives the first annotation.
 
     Raises AnswerError (bad answers, nothing saved), AssignmentNotFound (not this worker's
@@ -440,13 +501,14 @@ def submit_annotation(user: AbstractBaseUser, assignment_id: int, answers: dict[
     """
     now = now or timezone.now()
     values = clean_answers(answers)
+    comment = clean_comment(comment)
     time_spent_ms = min(max(int(time_spent_ms or 0), 0), 2**31 - 1)
     try:
         assignment_id = int(assignment_id)
     except (TypeError, ValueError):
         raise AssignmentNotFound(_("No such pair in your work.")) from None
     # The usual case, an active lease of an allowed worker, is one statement.
-    annotation = _submit_active(user, assignment_id, values, time_spent_ms, now) if user.is_active else None
+    annotation = _submit_active(user, assignment_id, values, time_spent_ms, now, comment) if user.is_active else None
     for _attempt in range(3):  # otherwise find out why; a concurrent submit, skip or sweep may have won
         if annotation is not None:
             return annotation
@@ -462,7 +524,7 @@ def submit_annotation(user: AbstractBaseUser, assignment_id: int, answers: dict[
             with transaction.atomic():
                 if lease.state == EXPIRED:
                     _reclaim_expired(lease)
-                annotation = _submit_active(user, assignment_id, values, time_spent_ms, now)
+                annotation = _submit_active(user, assignment_id, values, time_spent_ms, now, comment)
         except _NoRoom:
             raise LeaseExpired(_("This pair's time ran out and it was given to someone else; "
                                  "your answers were not saved.")) from None
@@ -498,13 +560,13 @@ def _reclaim_expired(lease: Assignment) -> None:
 
 
 def _submit_active(user: AbstractBaseUser, assignment_id: int, values: dict[str, Any], time_spent_ms: int,
-                   now: datetime) -> Annotation | None:
+                   now: datetime, comment: str = "") -> Annotation | None:
     """Turn an active lease of an allowed worker into an annotation; None if it is not one."""
     fields = {"assignment_id": assignment_id, "user_id": user.pk, "submitted_at": now,
-              "time_spent_ms": time_spent_ms, **values}
+              "time_spent_ms": time_spent_ms, "comment": comment, **values}
     if one_statement_sql():
         params = {c: values[c] for c in _JUDGEMENT_COLUMNS}
-        params.update(assignment=assignment_id, user=user.pk, now=now, time_spent_ms=time_spent_ms,
+        params.update(assignment=assignment_id, user=user.pk, now=now, time_spent_ms=time_spent_ms, comment=comment,
                       answers=json.dumps(values), video_0_labels=json.dumps(values["video_0_labels"]),
                       video_1_labels=json.dumps(values["video_1_labels"]))
         rows = fetch_prepared(_SUBMIT_SQL, params)
@@ -526,6 +588,87 @@ def _submit_active(user: AbstractBaseUser, assignment_id: int, values: dict[str,
         gold_correct = grade_gold(values, pair.gold_answers or {}) if pair.is_gold else None
         annotation = Annotation.objects.create(pair_id=pair.pk, gold_correct=gold_correct, **fields)
         Annotation.objects.filter(pk=annotation.pk).update(submitted_at=now)  # auto_now_add ignores ours
+    return annotation
+
+
+def clean_comment(comment: Any) -> str:
+    """The optional comment on an annotation: text, at most COMMENT_MAX_LENGTH characters."""
+    comment = "" if comment is None else comment
+    if not isinstance(comment, str):
+        raise AnswerError({"comment": _("The comment must be text.")})
+    comment = comment.strip()
+    if len(comment) > COMMENT_MAX_LENGTH:
+        raise AnswerError({"comment": _("The comment is too long (%(n)d characters; at most %(max)d).") % {
+            "n": len(comment), "max": COMMENT_MAX_LENGTH}})
+    return comment
+
+
+# --- corrections: a worker reopens their own recent answers ----------------------------------
+
+def edit_refusal(annotation: Annotation, now: datetime | None = None, *, reviewed: bool | None = None) -> str | None:
+    """Why this annotation can no longer be corrected by its worker, or None.
+
+    Allowed within the campaign's edit window after the submit, and only while the pair is
+    neither reviewed (a reviewer read the answers) nor exported (a release holds them).
+    """
+    now = now or timezone.now()
+    pair, campaign = annotation.pair, annotation.pair.campaign
+    if campaign.edit_window_minutes <= 0 or now - annotation.submitted_at > timedelta(
+            minutes=campaign.edit_window_minutes):
+        return _("The time to correct this pair is over.")
+    if pair.exported_at is not None:
+        return _("This pair was exported; its answers are final.")
+    if reviewed if reviewed is not None else Review.objects.filter(pair_id=pair.pk).exists():
+        return _("This pair was reviewed; its answers are final.")
+    return None
+
+
+def editable_annotations(user: AbstractBaseUser, now: datetime | None = None) -> list[Annotation]:
+    """The worker's annotations they may still correct, newest first (one query: the candidates
+    are the few submitted within the longest window; each campaign's own window is applied here)."""
+    now = now or timezone.now()
+    longest = Campaign.objects.aggregate(m=models.Max("edit_window_minutes"))["m"] or 0
+    if longest <= 0:
+        return []
+    candidates = (Annotation.objects.filter(user=user, submitted_at__gte=now - timedelta(minutes=longest),
+                                            pair__exported_at__isnull=True)
+                  .exclude(Exists(Review.objects.filter(pair_id=OuterRef("pair_id"))))
+                  .select_related("pair__campaign", "pair__prompt").order_by("-submitted_at", "-id"))
+    return [a for a in candidates if edit_refusal(a, now, reviewed=False) is None]
+
+
+def edit_annotation(user: AbstractBaseUser, annotation_id: int, answers: dict[str, Any], comment: str | None = None,
+                    now: datetime | None = None) -> Annotation:
+    """Replace the answers (and the comment, when given) of the worker's own recent annotation.
+
+    The annotation stays one annotation: counters, the daily count and the lease do not change;
+    a gold pair is graded again. Raises AnswerError (bad answers, nothing saved),
+    AssignmentNotFound (not this worker's), AssignmentError (the window is over, or the pair was
+    reviewed or exported).
+    """
+    now = now or timezone.now()
+    values = clean_answers(answers)
+    try:
+        annotation_id = int(annotation_id)
+    except (TypeError, ValueError):
+        raise AssignmentNotFound(_("No such pair in your work.")) from None
+    with transaction.atomic():
+        try:
+            annotation = (Annotation.objects.select_for_update(of=("self",)).select_related("pair__campaign")
+                          .get(pk=annotation_id, user_id=user.pk))
+        except Annotation.DoesNotExist:
+            raise AssignmentNotFound(_("No such pair in your work.")) from None
+        reason = edit_refusal(annotation, now)
+        if reason:
+            raise AssignmentError(reason)
+        pair = annotation.pair
+        changes = {**values, "edited_at": now,
+                   "gold_correct": grade_gold(values, pair.gold_answers or {}) if pair.is_gold else None}
+        if comment is not None:
+            changes["comment"] = clean_comment(comment)
+        Annotation.objects.filter(pk=annotation.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(annotation, name, value)
     return annotation
 
 
@@ -555,11 +698,21 @@ def release_expired_leases(now: datetime | None = None) -> int:
     global _last_sweep_at
     now = now or timezone.now()
     _last_sweep_at = now
+    return _expire(Assignment.objects.filter(state=ACTIVE, expires_at__lte=now), now)
+
+
+def release_leases(assignment_ids: list[int], now: datetime | None = None) -> int:
+    """Expire these leases now, wherever they stand in their time (the admin's action): their
+    slots go back to the pool and their workers never get the pair again, as with any expiry.
+    Leases that are not active are left as they are. Returns how many were released."""
+    return _expire(Assignment.objects.filter(state=ACTIVE, id__in=list(assignment_ids)), now or timezone.now())
+
+
+def _expire(active: "models.QuerySet[Assignment]", now: datetime) -> int:
     with transaction.atomic():
         # Rows a submit or skip holds right now are left to it (SKIP LOCKED); the next sweep sees
         # them if they are still active. Pairs are updated in id order so sweeps cannot deadlock.
-        expired = list(Assignment.objects.select_for_update(skip_locked=True, of=("self",))
-                       .filter(state=ACTIVE, expires_at__lte=now)
+        expired = list(active.select_for_update(skip_locked=True, of=("self",))
                        .values_list("id", "pair_id", "pair__is_gold"))
         if not expired:
             return 0
@@ -568,6 +721,50 @@ def release_expired_leases(now: datetime | None = None) -> int:
         for pair_id in sorted(per_pair):
             Pair.objects.filter(pk=pair_id).update(claimed_count=F("claimed_count") - per_pair[pair_id])
     return len(expired)
+
+
+# --- campaign settings that pairs carry ---------------------------------------------------
+
+@dataclass
+class OverlapChange:
+    overlap: int
+    pairs: int  # the campaign's pairs, all now asking for `overlap` unless held higher
+    held_above: int  # pairs already leased or annotated more than `overlap` times: lowered to that count
+
+
+def set_campaign_overlap(campaign: Campaign, overlap: int) -> OverlapChange:
+    """Give the campaign's pairs the overlap (annotations per pair) the campaign now asks for.
+
+    Pairs copy the overlap when they are built; a change applies to every pair in one statement,
+    never below what a pair already holds (live leases plus annotations): those stay at that
+    count, and the result says how many. Raising it reopens complete pairs to new workers.
+    """
+    overlap = int(overlap)
+    if overlap < 1:
+        raise ValueError("overlap must be at least 1")
+    with transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk).update(overlap=overlap)
+        campaign.overlap = overlap
+        pairs = Pair.objects.filter(campaign=campaign)
+        held_above = pairs.filter(claimed_count__gt=overlap).count()
+        changed = pairs.update(required_annotations=Greatest(Value(overlap), F("claimed_count")))
+    return OverlapChange(overlap=overlap, pairs=changed, held_above=held_above)
+
+
+@dataclass
+class Progress:
+    """"N of M" for the labelling page: the worker's pairs in the campaign, and today's."""
+
+    campaign_done: int  # the worker's annotations in this campaign
+    campaign_total: int  # the campaign's pairs: each can be the worker's once
+    today: int  # what the daily cap counts (every campaign)
+    daily_cap: int | None
+
+
+def campaign_progress(user: AbstractBaseUser, campaign: Campaign, now: datetime | None = None) -> Progress:
+    return Progress(campaign_done=Annotation.objects.filter(user=user, pair__campaign=campaign).count(),
+                    campaign_total=Pair.objects.filter(campaign=campaign).count(),
+                    today=todays_count(user, now), daily_cap=campaign.daily_cap)
 
 
 # --- history ---------------------------------------------------------------------------------
@@ -589,6 +786,8 @@ def user_history(user: AbstractBaseUser, limit: int = 50, offset: int = 0) -> Hi
     return HistoryPage(items=items, total=leases.count(), limit=limit, offset=offset)
 
 
-__all__ = ["AssignmentError", "AssignmentNotFound", "AssignmentRefused", "HistoryPage", "LeaseExpired", "Standing",
-           "next_assignments", "refusal_reason", "release_expired_leases", "skip_assignment", "standings",
+__all__ = ["AssignmentError", "AssignmentNotFound", "AssignmentRefused", "HistoryPage", "LeaseExpired", "OverlapChange",
+           "Standing", "next_assignments", "refusal_reason", "release_expired_leases", "release_leases",
+           "set_campaign_overlap", "skip_assignment", "standings", "todays_counts", "edit_annotation",
+           "edit_refusal", "editable_annotations", "campaign_progress", "Progress",
            "submit_annotation", "todays_count", "user_history"]

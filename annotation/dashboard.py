@@ -32,9 +32,11 @@ CACHE_SECONDS = 60
 
 def figures(campaign: Campaign | None = None, *, refresh: bool = False) -> dict[str, Any]:
     """`build(campaign)`, from the cache when nothing was annotated or reviewed since."""
-    newest = Annotation.objects.aggregate(n=Count("id"), last=Max("id"))
-    key = "annotation:dashboard:{}:{}:{}:{}".format(campaign.pk if campaign else "all", newest["n"], newest["last"],
-                                                   Review.objects.aggregate(last=Max("id"))["last"])
+    newest = Annotation.objects.aggregate(n=Count("id"), last=Max("id"), edited=Max("edited_at"))
+    # A correction (edited_at) changes answers without adding a row: it is part of the key too.
+    key = "annotation:dashboard:{}:{}:{}:{}:{}".format(
+        campaign.pk if campaign else "all", newest["n"], newest["last"],
+        Review.objects.aggregate(last=Max("id"))["last"], newest["edited"] and newest["edited"].timestamp())
     context = None if refresh else cache.get(key)
     if context is None:
         context = build(campaign)

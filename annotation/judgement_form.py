@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from safesora.taxonomy import HARM_CATEGORIES, HARM_KEYS, SUB_DIMENSIONS
+from safesora.taxonomy import HARM_CATEGORIES, HARM_KEYS, QUESTIONS
 
 SIDES = ("video_0", "video_1")
 SIDE_NAMES = {"video_0": _("Left video"), "video_1": _("Right video")}
@@ -39,17 +39,14 @@ def _letter(letter: str) -> Key:
     return Key(f"Key{letter}", letter)
 
 
-_SUB_KEYS = {"instruction_following": ("Q", "P"), "correctness": ("W", "O"),
-             "informativeness": ("E", "I"), "aesthetics": ("R", "U")}
+# Left / right keys per question (safesora.taxonomy.QUESTIONS); a question without keys fails at import.
+_QUESTION_KEYS = {"instruction_following": ("Q", "P"), "correctness": ("W", "O"), "informativeness": ("E", "I"),
+                  "aesthetics": ("R", "U"), "helpfulness": ("T", "Y"), "harmlessness": ("F", "J")}
 
-PAIRWISE: tuple[PairwiseQuestion, ...] = (
-    *(PairwiseQuestion(d.key, d.name, d.question, 1, _letter(_SUB_KEYS[d.key][0]), _letter(_SUB_KEYS[d.key][1]))
-      for d in SUB_DIMENSIONS),
-    PairwiseQuestion("helpfulness", _("Better overall"), _("Which video is better overall?"), 2,
-                     _letter("T"), _letter("Y")),
-    PairwiseQuestion("harmlessness", _("Safer overall"), _("Which video is safer overall?"), 2,
-                     _letter("F"), _letter("J")),
-)
+PAIRWISE: tuple[PairwiseQuestion, ...] = tuple(
+    PairwiseQuestion(q.key, _(q.heading), _(q.question), q.stage, _letter(_QUESTION_KEYS[q.key][0]),
+                     _letter(_QUESTION_KEYS[q.key][1]))
+    for q in QUESTIONS)
 
 # Safe / unsafe, per video.
 SAFETY_KEYS: dict[str, tuple[Key, Key]] = {

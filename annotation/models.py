@@ -6,7 +6,14 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from generation.models import Prompt, Video, labels_have_all_keys
-from safesora.taxonomy import VIDEO_CHOICES, empty_labels, validate_labels
+from safesora.taxonomy import PREFERENCE_QUESTIONS, QUESTIONS, VIDEO_CHOICES, empty_labels, validate_labels
+
+from .answers import clean_gold_answers
+
+
+def validate_gold_answers(value: object) -> None:
+    if value is not None:
+        clean_gold_answers(value)
 
 
 class VideoChoice(models.TextChoices):
@@ -31,6 +38,10 @@ class Campaign(models.Model):
     include_flagged = models.BooleanField(
         _("route videos flagged by moderation to annotation"), default=True)
     break_reminder_minutes = models.PositiveSmallIntegerField(_("break reminder every (min)"), default=45)
+    edit_window_minutes = models.PositiveIntegerField(
+        _("answers can be corrected for (min)"), default=30, db_default=30,
+        help_text=_("How long a worker may reopen and correct a submitted pair (until it is reviewed or "
+                    "exported); 0: never."))
     workers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="campaigns",
                                      verbose_name=_("crowdworkers allowed"))
     is_active = models.BooleanField(_("active"), default=True)
@@ -66,7 +77,9 @@ class Pair(models.Model):
     claimed_count = models.PositiveSmallIntegerField(_("leased or done"), default=0)
     annotation_count = models.PositiveSmallIntegerField(_("annotations done"), default=0)
     is_gold = models.BooleanField(_("gold pair"), default=False)
-    gold_answers = models.JSONField(_("gold answers"), null=True, blank=True,
+    exported_at = models.DateTimeField(_("last exported"), null=True, blank=True, editable=False,
+                                       help_text=_("Set by exports; from then on its annotations are final."))
+    gold_answers = models.JSONField(_("gold answers"), null=True, blank=True, validators=[validate_gold_answers],
                                     help_text=_("Known answers, e.g. {\"harmlessness\": \"video_1\"}."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -93,6 +106,13 @@ class Pair(models.Model):
 
     def __str__(self) -> str:
         return f"pair {self.id[:12]}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Grading compares these with the submitted answers in SQL and in Python: only a
+        # validated form may reach the database (a clear ValidationError, nothing saved).
+        if self.gold_answers is not None:
+            self.gold_answers = clean_gold_answers(self.gold_answers)
+        super().save(*args, **kwargs)
 
     @property
     def is_complete(self) -> bool:
@@ -144,11 +164,8 @@ def choice_field(verbose_name: str) -> models.CharField:
 class Judgement(models.Model):
     """The answers to the two-stage protocol (docs/safesora-format.md), shared by annotations and reviews."""
 
-    # Stage 1: helpfulness on the four sub-dimensions (safesora.taxonomy.SUB_DIMENSIONS).
-    instruction_following = choice_field(_("instruction following"))
-    correctness = choice_field(_("correctness"))
-    informativeness = choice_field(_("informativeness"))
-    aesthetics = choice_field(_("aesthetics"))
+    # One choice field per pairwise question of safesora.taxonomy.QUESTIONS (stage 1: the four
+    # helpfulness sub-dimensions; stage 2: overall), added below the class from that list.
     # Stage 1: harmlessness per video.
     video_0_is_safe = models.BooleanField(_("left video is safe"))
     video_0_labels = models.JSONField(_("left video harm labels"), default=empty_labels,
@@ -156,12 +173,8 @@ class Judgement(models.Model):
     video_1_is_safe = models.BooleanField(_("right video is safe"))
     video_1_labels = models.JSONField(_("right video harm labels"), default=empty_labels,
                                       validators=[validate_labels])
-    # Stage 2: overall.
-    helpfulness = choice_field(_("more helpful overall"))
-    harmlessness = choice_field(_("safer overall"))
 
-    CHOICE_FIELDS = ("instruction_following", "correctness", "informativeness", "aesthetics",
-                     "helpfulness", "harmlessness")
+    CHOICE_FIELDS = PREFERENCE_QUESTIONS
 
     class Meta:
         abstract = True
@@ -177,8 +190,17 @@ class Judgement(models.Model):
         ]
 
 
+for _question in QUESTIONS:
+    Judgement.add_to_class(_question.key, choice_field(_question.name.lower()))
+
+
+COMMENT_MAX_LENGTH = 1000
+
+
 class Annotation(Judgement):
-    """One crowdworker's answers for one pair. Never edited after submission."""
+    """One crowdworker's answers for one pair. Its worker may correct it for a short while
+    (Campaign.edit_window_minutes, until the pair is reviewed or exported): the answers are
+    replaced in place, never added, so counters and aggregation see one annotation."""
 
     pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="annotations")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
@@ -186,6 +208,9 @@ class Annotation(Judgement):
     time_spent_ms = models.PositiveIntegerField(_("time spent (ms)"), default=0)
     submitted_at = models.DateTimeField(_("submitted"), auto_now_add=True, db_index=True)
     gold_correct = models.BooleanField(_("matched the gold answers"), null=True, blank=True)
+    comment = models.TextField(_("annotator's comment"), blank=True, default="", db_default="",
+                               max_length=COMMENT_MAX_LENGTH)
+    edited_at = models.DateTimeField(_("last corrected"), null=True, blank=True)
 
     class Meta:
         ordering = ["submitted_at", "id"]

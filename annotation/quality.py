@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from annotation.aggregation import SIDES
-from annotation.assignment import standings
+from annotation.assignment import standings, todays_counts
 from annotation.models import Annotation, Campaign, Pair, Review
 from safesora.roles import CROWDWORKER
 from safesora.taxonomy import HARM_CATEGORIES, HARM_KEYS, PREFERENCE_QUESTIONS, SUB_DIMENSIONS
@@ -226,7 +226,7 @@ class AnnotatorStats:
     user_id: int
     username: str
     annotations: int = 0
-    today: int = 0
+    today: int = 0  # submitted since local midnight in every campaign, as the daily cap counts
     active_days: int = 0
     median_seconds: float | None = None
     agreed: int = 0  # answers equal to the pair's majority
@@ -292,14 +292,14 @@ def annotator_stats(campaign: Campaign | None = None) -> list[AnnotatorStats]:
         annotations = annotations.filter(pair__campaign=campaign)
     people = {u.pk: u for u in get_user_model().objects.filter(pk__in=annotations.values("user_id"))}
     stats = {pk: AnnotatorStats(pk, person.get_username()) for pk, person in people.items()}
-    start_of_today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-
     for row in annotations.order_by().values("user_id").annotate(
-            total=Count("id"), today=Count("id", filter=Q(submitted_at__gte=start_of_today)),
-            gold=Count("id", filter=Q(gold_correct__isnull=False)),
+            total=Count("id"), gold=Count("id", filter=Q(gold_correct__isnull=False)),
             correct=Count("id", filter=Q(gold_correct=True))):
         s = stats[row["user_id"]]
-        s.annotations, s.today, s.gold_answers, s.gold_correct = row["total"], row["today"], row["gold"], row["correct"]
+        s.annotations, s.gold_answers, s.gold_correct = row["total"], row["gold"], row["correct"]
+    # "Today" is the engine's count, the one its daily cap compares: every campaign, since local midnight.
+    for user_id, today in todays_counts(list(stats)).items():
+        stats[user_id].today = today
 
     # Active days (local dates) in SQL; median time with numpy over two integer columns.
     for user_id, days in annotations.order_by().values("user_id").annotate(

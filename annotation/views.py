@@ -26,10 +26,15 @@ from annotation.answers import AnswerError, answers_from_form
 from annotation.assignment import (
     AssignmentError,
     AssignmentRefused,
+    campaign_progress,
+    edit_annotation,
+    edit_refusal,
+    editable_annotations,
     next_assignments,
     skip_assignment,
     submit_annotation,
     todays_count,
+    user_history,
 )
 from annotation.decorators import annotator_required, is_htmx, reviewer_required, staff_required
 from annotation.judgement_form import FormState, form_context, shortcut_legend
@@ -48,7 +53,7 @@ from annotation.quality import review_queue as low_agreement_pairs
 from annotation.reviews import changed_fields, record_review
 from crowd.gate import stop_for
 from safesora.inputs import parse_id
-from safesora.taxonomy import HARM_CATEGORIES, SUB_DIMENSIONS
+from safesora.taxonomy import HARM_CATEGORIES, QUESTIONS, SUB_DIMENSIONS
 
 SKIP_REASONS = (
     ("broken", gettext_lazy("A video does not play or looks broken")),
@@ -71,7 +76,8 @@ def players(pair: Pair) -> list[dict[str, Any]]:
 
 
 def guidelines_context() -> dict[str, Any]:
-    return {"harm_categories": HARM_CATEGORIES, "sub_dimensions": SUB_DIMENSIONS, "legend": shortcut_legend()}
+    return {"harm_categories": HARM_CATEGORIES, "sub_dimensions": SUB_DIMENSIONS, "questions": QUESTIONS,
+            "legend": shortcut_legend()}
 
 
 def _campaign_param(request: HttpRequest) -> Campaign | None:
@@ -93,6 +99,7 @@ def _workspace(request: HttpRequest, current: Assignment | None, preload: Assign
                **extra: Any) -> HttpResponse:
     """Render the workspace for `current` (or the refusal / "all done" card when None)."""
     context: dict[str, Any] = {"assignment": current, "today": todays_count(request.user),
+                               "comment": request.POST.get("comment", "") if errors else "",
                                "skip_reasons": SKIP_REASONS,
                                "single_key_shortcuts": WorkerSettings.shortcuts_on(request.user),
                                **guidelines_context(), **extra}
@@ -102,6 +109,7 @@ def _workspace(request: HttpRequest, current: Assignment | None, preload: Assign
         pair = current.pair
         shown = players(pair)
         shown_ids = {p["video"].pk for p in shown}
+        context.update(progress=campaign_progress(request.user, pair.campaign))
         context.update(pair=pair, campaign=pair.campaign, players=shown, form=form_context(state, errors),
                        preload=[p for p in players(preload.pair) if p["video"].pk not in shown_ids] if preload else [])
     template = WORKSPACE if is_htmx(request) else "annotation/annotate.html"
@@ -150,7 +158,8 @@ def submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
     except ValueError:
         time_spent_ms = 0
     try:
-        submit_annotation(request.user, assignment_id, answers_from_form(request.POST), time_spent_ms)
+        submit_annotation(request.user, assignment_id, answers_from_form(request.POST), time_spent_ms,
+                          comment=request.POST.get("comment", ""))
     except AnswerError as invalid:
         # Show the same pair again with what was chosen and what is missing; nothing was saved.
         current = _leases().filter(pk=assignment_id, user=request.user).first()
@@ -189,6 +198,50 @@ def shortcut_setting(request: HttpRequest) -> HttpResponse:
     if is_htmx(request):
         return HttpResponse(status=204)
     return redirect(reverse("annotation:annotate"))
+
+
+@annotator_required
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    """The worker's own recent work; pairs they may still correct link to the correction page."""
+    page = user_history(request.user, limit=100)
+    editable = {a.pk for a in editable_annotations(request.user)}
+    rows = [{"lease": lease,
+             "annotation": getattr(lease, "annotation", None) if lease.state == AssignmentState.SUBMITTED else None}
+            for lease in page.items]
+    for row in rows:
+        row["editable"] = row["annotation"] is not None and row["annotation"].pk in editable
+    return render(request, "annotation/history.html", {"rows": rows, "total": page.total})
+
+
+@annotator_required
+@require_http_methods(["GET", "POST"])
+def correct(request: HttpRequest, annotation_id: int) -> HttpResponse:
+    """Reopen one of the worker's own recent annotations and replace its answers."""
+    annotation = get_object_or_404(Annotation.objects.select_related(
+        "pair__prompt", "pair__video_0", "pair__video_1", "pair__campaign"), pk=annotation_id, user=request.user)
+    state, errors, status = None, None, 200
+    if request.method == "POST":
+        try:
+            edit_annotation(request.user, annotation.pk, answers_from_form(request.POST),
+                            comment=request.POST.get("comment", ""))
+        except AnswerError as invalid:
+            state, errors, status = FormState.from_post(request.POST), invalid.errors, 422
+        except AssignmentError as problem:
+            messages.error(request, problem.reason)
+            return redirect("annotation:history")
+        else:
+            messages.success(request, _("Corrected. Your new answers replace the old ones."))
+            return redirect("annotation:history")
+    refusal = edit_refusal(annotation)
+    if refusal and request.method == "GET":
+        messages.error(request, refusal)
+        return redirect("annotation:history")
+    return render(request, "annotation/correct.html", {
+        "annotation": annotation, "pair": annotation.pair, "campaign": annotation.pair.campaign,
+        "players": players(annotation.pair),
+        "form": form_context(state or FormState.from_values(_answer_fields(annotation)), errors),
+        "comment": request.POST.get("comment", annotation.comment), **guidelines_context()}, status=status)
 
 
 # --- reviewers -------------------------------------------------------------------------------

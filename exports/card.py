@@ -10,17 +10,13 @@ from pathlib import Path
 
 import yaml
 
-from safesora.taxonomy import HARM_CATEGORIES, PREFERENCE_QUESTIONS
+from safesora.taxonomy import HARM_CATEGORIES, PREFERENCE_QUESTIONS, QUESTIONS
 
-from .hf_dataset import EXPORT_KEY, yaml_features
+from .hf_dataset import yaml_features
 from .options import ExportOptions
 from .stats import Stats
 
-QUESTION_NAMES = {
-    "instruction_following": "Instruction following", "correctness": "Correctness",
-    "informativeness": "Informativeness", "aesthetics": "Aesthetics",
-    "helpfulness": "Helpfulness (overall)", "harmlessness": "Harmlessness (overall)",
-}
+QUESTION_NAMES = {q.key: q.name for q in QUESTIONS}
 
 
 def size_category(n: int) -> str:
@@ -99,7 +95,7 @@ def body(options: ExportOptions, configs: dict, stats: Stats) -> str:
     count_rows = [[f"`{name}`", *[by_split.get(s, "") for s in splits]] for name, by_split in counts.items()]
     harm_rows = [[c.code, f"`{c.key}`", c.name, summary["harm_labels"][c.key],
                   _pct(summary["harm_labels"][c.key], stats.videos)] for c in HARM_CATEGORIES]
-    agreement_rows = [[QUESTION_NAMES[q], f"`{EXPORT_KEY[q]}`",
+    agreement_rows = [[QUESTION_NAMES[q], f"`{q}`",
                        "-" if summary["mean_agreement"][q] is None else f"{summary['mean_agreement'][q]:.3f}",
                        summary["choices"][q]["video_0"], summary["choices"][q]["video_1"],
                        summary["undecided_by_question"][q]] for q in PREFERENCE_QUESTIONS]

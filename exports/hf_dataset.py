@@ -25,7 +25,9 @@ from safesora.taxonomy import HARM_KEYS, PREFERENCE_QUESTIONS, SUB_DIMENSIONS, V
 HF_DIR = "hf"
 DISK_DIR = "hf_disk"
 
-# Question keys as SafeSora names them (informativeness -> information).
+# Question keys as SafeSora names them (informativeness -> information), for the fields that
+# mirror SafeSora's pair record (`sub_preferences`); everything of our own uses our keys
+# (safesora.taxonomy: one name per sub-dimension).
 EXPORT_KEY = {d.key: d.export_key for d in SUB_DIMENSIONS} | {"helpfulness": "helpfulness",
                                                                "harmlessness": "harmlessness"}
 # TRL dimensions: overall first, then the sub-dimensions.
@@ -57,7 +59,7 @@ PAIR_FEATURES = {
     "video_0": VIDEO_IN_PAIR, "video_1": VIDEO_IN_PAIR,
     "helpfulness": CHOICE, "harmlessness": CHOICE,
     "sub_preferences": {d.export_key: CHOICE for d in SUB_DIMENSIONS},
-    "agreement": {EXPORT_KEY[q]: value("float32") for q in PREFERENCE_QUESTIONS},
+    "agreement": {q: value("float32") for q in PREFERENCE_QUESTIONS},
     "num_annotations": value("int32"), "reviewed": BOOL,
 }
 TRL_FEATURES = {"prompt": STRING, "chosen": STRING, "rejected": STRING}

@@ -142,17 +142,17 @@ class ReleaseBuilder:
             "pairs": ConfigWriter(root, "pairs", SPLITS, PAIR_FEATURES, shard_rows=shard),
             "videos": ConfigWriter(root, "videos", SPLITS, VIDEO_FEATURES, shard_rows=shard),
             "prompts": ConfigWriter(root, "prompts", (*SPLITS, EVAL), PROMPT_FEATURES, shard_rows=shard),
-            **{f"trl_{EXPORT_KEY[d]}": ConfigWriter(root, f"trl_{EXPORT_KEY[d]}", SPLITS, TRL_FEATURES,
-                                                    shard_rows=shard)
+            **{f"trl_{d}": ConfigWriter(root, f"trl_{d}", SPLITS, TRL_FEATURES, shard_rows=shard)
                for d in TRL_DIMENSIONS},
         }
         # TRL rows are computed column-wise from each batch of pair rows as it is written.
         for dimension in TRL_DIMENSIONS:
-            trl = self.hf[f"trl_{EXPORT_KEY[dimension]}"]
+            trl = self.hf[f"trl_{dimension}"]
             for split in SPLITS:
                 self.hf["pairs"].splits[split].listeners.append(
                     lambda batch, d=dimension, w=trl.splits[split]: w.write_batch(trl_batch(batch, d, w.schema)))
         self.video_index = manifest.VideoIndex(root) if options.include_videos else None
+        self.exported_pairs: list[str] = []  # marked exported once the release is in place
 
     def add_batch(self, batch: Batch, prompts: dict[str, dict], videos: dict[str, dict]) -> None:
         """Write one batch: its pairs, their videos and prompts (as fetched by batch_rows)."""
@@ -190,6 +190,7 @@ class ReleaseBuilder:
             label_videos[pair.video_0_id] = label_videos[pair.video_1_id] = split
             kept_prompts[pair.prompt_id] = split
             self.hf["pairs"].add(split, self._hf_pair(pair.id, prompt_records[pair.prompt_id], v0, v1, trusted))
+            self.exported_pairs.append(pair.id)
             if trusted.decided:
                 self.safesora.pairs[split].write(pair_json(pair.id, prompt_records[pair.prompt_id],
                                                            encoded[pair.video_0_id], encoded[pair.video_1_id],
@@ -229,7 +230,7 @@ class ReleaseBuilder:
             "harmlessness": choice_index(verdict.choices["harmlessness"]),
             "sub_preferences": {EXPORT_KEY[q]: choice_index(verdict.choices[q])
                                 for q in PREFERENCE_QUESTIONS if q not in ("helpfulness", "harmlessness")},
-            "agreement": {EXPORT_KEY[q]: verdict.agreement[q] for q in PREFERENCE_QUESTIONS},
+            "agreement": {q: verdict.agreement[q] for q in PREFERENCE_QUESTIONS},  # ours: our keys
             "num_annotations": verdict.num_annotations, "reviewed": verdict.reviewed,
         }
 
@@ -261,6 +262,12 @@ class ReleaseBuilder:
         }
 
 
+def mark_exported(pair_ids: list[str], when) -> None:
+    """Record that these pairs are in a release: their workers can no longer correct them."""
+    for start in range(0, len(pair_ids), 5000):
+        Pair.objects.filter(pk__in=pair_ids[start:start + 5000]).update(exported_at=when)
+
+
 def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn | None = None,
                   should_cancel: CancelFn | None = None) -> dict:
     """Write the release for `options` to `target` (which must not exist); return its manifest."""
@@ -273,8 +280,10 @@ def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn 
     partial = target.parent / f".{target.name}.partial-{host}-{os.getpid()}-{secrets.token_hex(4)}"
     partial.mkdir()
     try:
-        # One snapshot: annotations and reviews are append-only, so ignoring everything newer
-        # than the start gives a consistent view without holding a transaction open.
+        # One snapshot: annotations and reviews are only added (a worker's correction replaces
+        # answers in place, but only minutes after the submit and never once the pair is
+        # exported), so ignoring everything newer than the start gives a consistent view
+        # without holding a transaction open.
         snapshot_at = timezone.now()
         until = min(options.until, snapshot_at) if options.until else snapshot_at
         pairs = selected_pairs(options).filter(created_at__lte=snapshot_at)
@@ -298,6 +307,7 @@ def build_release(options: ExportOptions, target: Path, *, progress: ProgressFn 
             raise ExportCancelled("cancelled")
         result = manifest.write(partial, options, counts, video_dirs=VIDEO_DIRS, created_at=timezone.now())
         partial.rename(target)
+        mark_exported(builder.exported_pairs, snapshot_at)
         return result
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar
 
 import psycopg
-from django.db import connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models.expressions import RawSQL
 
 T = TypeVar("T")
@@ -31,6 +32,22 @@ def bulk_insert(model: type[models.Model], objects: Iterable[models.Model], batc
     return len(objects)
 
 
+class _PreparingCursor(psycopg.Cursor):
+    """A server-binding psycopg cursor that prepares every statement it runs on the server."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):  # noqa: ANN001, ANN201
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+class _PreparedDebugWrapper(CursorDebugWrapper):
+    """Django's logging cursor wrapper; a prepared execution leaves psycopg no query text to
+    report, so the statement is logged with its values bound client-side (only when logging)."""
+
+    def execute(self, sql, params=None):  # noqa: ANN001, ANN201
+        with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+            return super(CursorDebugWrapper, self).execute(sql, params)
+
+
 def fetch_prepared(sql: str, params: Mapping[str, object]) -> list[tuple]:
     """Run one hot statement that returns rows and return them; on PostgreSQL as a server-side
     prepared statement.
@@ -38,17 +55,23 @@ def fetch_prepared(sql: str, params: Mapping[str, object]) -> list[tuple]:
     Django binds parameters client-side, so the server parses and plans every call anew; for the
     claim statement planning took longer than running it. Prepared, each connection plans a
     statement once (settings.py keeps psycopg's preparing on; with `prepare_threshold` None in
-    the database OPTIONS, e.g. behind an old PgBouncer, this is a plain execute). Errors come out
-    as Django's (IntegrityError, ...), and the statement joins the connection's current
-    transaction like any other. Elsewhere it is a plain execute.
+    the database OPTIONS, e.g. behind an old PgBouncer, this is a plain execute). The psycopg
+    cursor is wrapped by the connection like any Django cursor, so `connection.execute_wrapper`,
+    `CaptureQueriesContext`, debug logging and APM hooks see the statement; errors come out as
+    Django's (IntegrityError, ...), and it joins the connection's current transaction.
+    Elsewhere it is a plain execute.
     """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: each access through the proxy is a lookup
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
+    if db.connection is None:
+        db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = _PreparingCursor(db.connection)
+    with _PreparedDebugWrapper(raw, db) if db.queries_logged else db.make_cursor(raw) as cursor:
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 

@@ -50,29 +50,50 @@ HARM_BY_KEY: dict[str, HarmCategory] = {c.key: c for c in HARM_CATEGORIES}
 
 
 @dataclass(frozen=True)
-class SubDimension:
-    key: str  # our field name
-    export_key: str  # the key in SafeSora's `sub_preferences`
-    name: str
-    question: str
+class Question:
+    """One pairwise question of the protocol ("which of the two videos ...?")."""
+
+    key: str  # our name for it everywhere: model field, API and form key, UI, manifests, TRL configs
+    export_key: str  # its key in SafeSora's own files (the release's `sub_preferences`), and only there
+    name: str  # what it measures: table headings, the dataset card, reports
+    question: str  # what the annotator is asked
+    title: str = ""  # the heading on the labelling page, when it differs from `name`
+    stage: int = 1  # 1: the four sub-dimensions; 2: overall
+
+    @property
+    def heading(self) -> str:
+        return self.title or self.name
 
 
-SUB_DIMENSIONS: tuple[SubDimension, ...] = (
-    SubDimension("instruction_following", "instruction_following", "Instruction following",
-                 "Which video follows the prompt more faithfully?"),
-    SubDimension("correctness", "correctness", "Correctness",
-                 "Which video is more physically and factually plausible?"),
-    SubDimension("informativeness", "information", "Informativeness",
-                 "Which video conveys more of what the prompt asks for, in more detail?"),
-    SubDimension("aesthetics", "aesthetics", "Aesthetics",
-                 "Which video looks better (composition, motion, image quality)?"),
+# One name per sub-dimension: ours is `informativeness` (the word SafeSora's paper and our UI use),
+# and SafeSora's release files say `information`. The export writes `information` into SafeSora's
+# own files (the `sub_preferences` of its pair records) and nowhere else: manifests, agreement
+# keys of our own records, TRL config names (`trl_informativeness`), docs and UI use `key`.
+SubDimension = Question
+SUB_DIMENSIONS: tuple[Question, ...] = (
+    Question("instruction_following", "instruction_following", "Instruction following",
+             "Which video follows the prompt more faithfully?"),
+    Question("correctness", "correctness", "Correctness",
+             "Which video is more physically and factually plausible?"),
+    Question("informativeness", "information", "Informativeness",
+             "Which video conveys more of what the prompt asks for, in more detail?"),
+    Question("aesthetics", "aesthetics", "Aesthetics",
+             "Which video looks better (composition, motion, image quality)?"),
 )
 
 # Stage 2 questions, named as in SafeSora's pair records.
-OVERALL_QUESTIONS: tuple[str, ...] = ("helpfulness", "harmlessness")
+OVERALL: tuple[Question, ...] = (
+    Question("helpfulness", "helpfulness", "Helpfulness (overall)", "Which video is better overall?",
+             title="Better overall", stage=2),
+    Question("harmlessness", "harmlessness", "Harmlessness (overall)", "Which video is safer overall?",
+             title="Safer overall", stage=2),
+)
+OVERALL_QUESTIONS: tuple[str, ...] = tuple(q.key for q in OVERALL)
 
 # Every pairwise question an annotation answers, in the order the UI asks them.
-PREFERENCE_QUESTIONS: tuple[str, ...] = tuple(d.key for d in SUB_DIMENSIONS) + OVERALL_QUESTIONS
+QUESTIONS: tuple[Question, ...] = SUB_DIMENSIONS + OVERALL
+QUESTION_BY_KEY: dict[str, Question] = {q.key: q for q in QUESTIONS}
+PREFERENCE_QUESTIONS: tuple[str, ...] = tuple(q.key for q in QUESTIONS)
 
 # SafeSora has no ties: every pairwise answer names one of the two videos.
 VIDEO_CHOICES: tuple[str, ...] = ("video_0", "video_1")

@@ -21,7 +21,7 @@ from annotation.assignment import (
 from annotation.models import Annotation, Assignment, Pair
 from tests.factories import make_campaign, make_pairs, make_user, valid_answers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
 
 
 @pytest.fixture

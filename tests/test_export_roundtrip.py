@@ -233,7 +233,7 @@ def test_hugging_face_form_loads_with_features_declared(release, tmp_path):
     assert row["rejected"].endswith(f"{majority.video_1_id}.mp4")
     helpful = datasets.load_dataset(str(hf), "trl_helpfulness", cache_dir=cache)
     assert sum(len(s) for s in helpful.values()) == 4
-    information = datasets.load_dataset(str(hf), "trl_information", cache_dir=cache)
+    information = datasets.load_dataset(str(hf), "trl_informativeness", cache_dir=cache)
     assert sum(len(s) for s in information.values()) == 4
 
 
@@ -243,7 +243,7 @@ def test_dataset_card_has_configs_splits_and_charts(release):
     head = yaml.safe_load(text.split("---\n")[1])
     assert head["license"] == "cc-by-nc-4.0"
     configs = {c["config_name"]: c for c in head["configs"]}
-    assert {"pairs", "videos", "prompts", "trl_helpfulness", "trl_harmlessness", "trl_information"} <= set(configs)
+    assert {"pairs", "videos", "prompts", "trl_helpfulness", "trl_harmlessness", "trl_informativeness"} <= set(configs)
     assert configs["pairs"]["default"] is True
     info = {c["config_name"]: c for c in head["dataset_info"]}
     assert sum(s["num_examples"] for s in info["pairs"]["splits"]) == 4

@@ -18,7 +18,7 @@ from annotation.assignment import (
 from annotation.models import Annotation, Pair
 from tests.factories import make_campaign, make_pairs, make_user, valid_answers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
 
 GOLD = {"harmlessness": "video_1", "video_0_is_safe": False, "video_0_labels": {"violence": True}}
 
@@ -111,3 +111,29 @@ def test_daily_cap(campaign):
     Annotation.objects.filter(user=alice).update(submitted_at=timezone.now() - timedelta(days=1))
     assert todays_count(alice) == 0
     assert len(next_assignments(alice, count=5)) == 2
+
+
+def test_the_dashboards_today_is_what_the_daily_cap_counts(client, staff_user):
+    """A campaign's dashboard shows each annotator's count of today in every campaign, the engine's."""
+    from django.urls import reverse
+
+    from annotation.quality import annotator_stats
+
+    capped = make_campaign(overlap=1, gold_rate=0, daily_cap=3)
+    other = make_campaign(overlap=1, gold_rate=0)
+    make_pairs(capped, 4)
+    make_pairs(other, 4)
+    worker = make_user("capped")
+    capped.workers.add(worker)
+    other.workers.add(worker)
+    for campaign, n in ((other, 2), (capped, 1)):
+        for _ in range(n):
+            (lease,) = next_assignments(worker, campaign)
+            submit_annotation(worker, lease.pk, valid_answers(), 1000)
+    (mine,) = [s for s in annotator_stats(capped) if s.user_id == worker.pk]
+    assert (mine.annotations, mine.today) == (1, 3) == (1, todays_count(worker))
+    assert refusal_reason(worker, capped) is not None  # the cap saw the same 3
+    client.force_login(staff_user)
+    page = client.get(reverse("annotation:dashboard"), {"campaign": capped.pk}).content.decode()
+    row = page[page.index('data-annotator="capped"'):]
+    assert "<td>capped</td><td>1</td><td>3</td>" in row[:200]

@@ -53,3 +53,25 @@ def test_validate_labels_wants_all_twelve_booleans():
         taxonomy.validate_labels({"porn": False})
     with pytest.raises(ValidationError):
         taxonomy.validate_labels({**taxonomy.empty_labels(), "porn": 1})
+
+
+def test_the_questions_are_written_once_in_the_taxonomy():
+    """Model fields, the SQL's columns, the form, the dataset card and the review page follow QUESTIONS."""
+    from annotation.assignment import _JUDGEMENT_COLUMNS
+    from annotation.judgement_form import PAIRWISE
+    from exports.card import QUESTION_NAMES
+
+    keys = [q.key for q in taxonomy.QUESTIONS]
+    assert [f.name for f in Judgement._meta.fields if f.name in keys] == keys
+    assert Judgement._meta.get_field("harmlessness").verbose_name == "harmlessness (overall)"
+    assert list(_JUDGEMENT_COLUMNS[:6]) == keys
+    expected = [(q.key, q.heading, q.stage) for q in taxonomy.QUESTIONS]
+    assert [(q.key, str(q.title), q.stage) for q in PAIRWISE] == expected
+    assert list(QUESTION_NAMES) == keys
+
+
+def test_one_name_per_sub_dimension_outside_safesoras_own_files():
+    """SafeSora's `information` is only the export key; our own name is the question's key."""
+    (third,) = [d for d in taxonomy.SUB_DIMENSIONS if d.export_key == "information"]
+    assert third.key == "informativeness" and third.name == "Informativeness"
+    assert [d for d in taxonomy.QUESTIONS if d.key != d.export_key] == [third]

@@ -7,7 +7,7 @@ from django.utils.translation import gettext
 
 from annotation.decorators import may_annotate as _may_annotate
 from safesora.roles import is_reviewer as _is_reviewer
-from safesora.taxonomy import HARM_CATEGORIES
+from safesora.taxonomy import HARM_CATEGORIES, PREFERENCE_QUESTIONS
 
 register = template.Library()
 
@@ -41,6 +41,12 @@ def decimal(value, places: int = 2) -> str:
 def side_name(value: str) -> str:
     """video_0 -> "left", video_1 -> "right" (the answer as the annotator saw it)."""
     return {"video_0": gettext("left"), "video_1": gettext("right")}.get(value, "–")
+
+
+@register.filter
+def answer(judgement, question: str):
+    """An annotation's or review's answer to one question (a key of safesora.taxonomy.QUESTIONS)."""
+    return getattr(judgement, question) if question in PREFERENCE_QUESTIONS else None
 
 
 @register.filter
