@@ -31,6 +31,10 @@ class Campaign(models.Model):
     include_flagged = models.BooleanField(
         _("route videos flagged by moderation to annotation"), default=True)
     break_reminder_minutes = models.PositiveSmallIntegerField(_("break reminder every (min)"), default=45)
+    # build_pairs' default; "uncertain" builds first the pairs the active reward model finds closest
+    # (docs/preference.md).
+    pairing_strategy = models.CharField(_("pairing strategy"), max_length=10, default="random",
+                                        choices=[("random", _("random")), ("uncertain", _("uncertain first"))])
     workers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="campaigns",
                                      verbose_name=_("crowdworkers allowed"))
     is_active = models.BooleanField(_("active"), default=True)

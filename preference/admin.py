@@ -12,9 +12,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from exports.models import ExportRun, ExportState
+from safesora.admin import NotAddedHereAdmin
 
 from .data import DIMENSIONS
-from .models import PreferenceModel
+from .models import BestOfN, BestOfNCandidate, PreferenceModel, VideoScore
 from .report import REPORT_FILES, REPORT_IMAGES
 
 
@@ -174,3 +175,34 @@ def _report_file(model: PreferenceModel, filename: str) -> Path | None:
 def _read(model: PreferenceModel, filename: str) -> str:
     found = _report_file(model, filename)
     return found.read_text(encoding="utf-8") if found else ""
+
+
+class CandidateInline(admin.TabularInline):
+    model = BestOfNCandidate
+    fields = ["video", "seed", "reward", "cost", "chosen"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(BestOfN)
+class BestOfNAdmin(NotAddedHereAdmin):
+    not_added_here = _("Best-of-N choices are made by `python manage.py generate ... --best-of N`, which records "
+                       "every candidate's scores here.")
+    list_display = ["prompt", "generator", "chosen", "rule", "reward_model", "cost_model", "created_at"]
+    list_filter = ["generator", "rule"]
+    readonly_fields = ["prompt", "generator", "chosen", "rule", "reward_model", "cost_model", "created_at"]
+    inlines = [CandidateInline]
+
+
+@admin.register(VideoScore)
+class VideoScoreAdmin(NotAddedHereAdmin):
+    not_added_here = _("Scores are computed by the leaderboard, Best-of-N and uncertainty-driven pairing.")
+    list_display = ["video", "model", "score", "created_at"]
+    list_filter = ["model"]
+    raw_id_fields = ["video"]
+    readonly_fields = ["video", "model", "score", "created_at"]
+    show_full_result_count = False

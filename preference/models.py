@@ -80,3 +80,55 @@ class PreferenceModel(models.Model):
         test = (self.metrics or {}).get("test") or {}
         return {"agreement": test.get("agreement"), "ci_low": test.get("ci_low"), "ci_high": test.get("ci_high"),
                 "cost_sign_accuracy": (test.get("cost_sign") or {}).get("accuracy")}
+
+
+class VideoScore(models.Model):
+    """A preference model's score of one video (for its generator's prompt). Costs: > 0 means unsafe."""
+
+    video = models.ForeignKey("generation.Video", on_delete=models.CASCADE, related_name="preference_scores")
+    model = models.ForeignKey(PreferenceModel, on_delete=models.CASCADE, related_name="scores")
+    score = models.FloatField(_("score"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["video", "model"], name="preference_score_once_per_model")]
+
+    def __str__(self) -> str:
+        return f"{self.model} on {self.video_id[:12]}: {self.score:.3f}"
+
+
+class BestOfN(models.Model):
+    """One Best-of-N choice: a prompt's N candidate videos from one generator and the one kept for pairing."""
+
+    prompt = models.ForeignKey("generation.Prompt", on_delete=models.CASCADE, related_name="best_of_n")
+    generator = models.ForeignKey("generation.Generator", on_delete=models.CASCADE, related_name="best_of_n")
+    chosen = models.ForeignKey("generation.Video", on_delete=models.CASCADE, related_name="chosen_by_best_of_n")
+    rule = models.CharField(_("selection rule"), max_length=60)
+    reward_model = models.ForeignKey(PreferenceModel, on_delete=models.SET_NULL, null=True, related_name="+")
+    cost_model = models.ForeignKey(PreferenceModel, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Best-of-N choice")
+        constraints = [models.UniqueConstraint(fields=["prompt", "generator"], name="best_of_n_once_per_prompt")]
+
+    def __str__(self) -> str:
+        return f"best of {self.candidates.count()} for {self.prompt_id[:12]} on {self.generator_id}"
+
+
+class BestOfNCandidate(models.Model):
+    """A generated candidate with its scores; pairing skips the candidates that were not chosen."""
+
+    selection = models.ForeignKey(BestOfN, on_delete=models.CASCADE, related_name="candidates")
+    video = models.OneToOneField("generation.Video", on_delete=models.CASCADE, related_name="best_of_n")
+    seed = models.BigIntegerField(_("seed"), null=True)
+    reward = models.FloatField(_("reward"))
+    cost = models.FloatField(_("cost"), null=True, blank=True)
+    chosen = models.BooleanField(_("chosen"), default=False)
+
+    class Meta:
+        ordering = ["-chosen", "-reward"]
+
+    def __str__(self) -> str:
+        return f"{self.video_id[:12]}: reward {self.reward:.3f}" + (" (chosen)" if self.chosen else "")

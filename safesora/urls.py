@@ -17,4 +17,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("", include("annotation.urls")),
+    path("", include("preference.urls")),
 ]

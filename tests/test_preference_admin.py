@@ -7,25 +7,14 @@ from django.urls import reverse
 from moderation.models import ModelState
 from preference.jobs import JobError, create_models
 from preference.models import PreferenceModel
-from preference.train import PreferenceConfig, train
-from tests.preference_helpers import FEATURE_CACHE, planted_release
+from preference.train import PreferenceConfig
+from tests.preference_helpers import planted_release, ready_model
 
 pytestmark = pytest.mark.django_db
 
 
-def trained(dimension: str, version: int, tmp_path) -> PreferenceModel:
-    """A READY row around a real (one-epoch) training run's artifact and report."""
-    config = PreferenceConfig(dimension=dimension, epochs=1, threads=1, feature_cache=str(FEATURE_CACHE),
-                              bootstrap=200, model={"size": 32, "width": 16})
-    result = train(planted_release(), tmp_path / f"{dimension}-{version}", config)
-    return PreferenceModel.objects.create(
-        dimension=dimension, version=version, kind=config.kind, state=ModelState.READY,
-        artifact_path=str(result.artifact), report_path=str(result.report_dir),
-        metrics={"test": result.metrics, "history": result.history}, snapshot_path=str(planted_release()))
-
-
 def test_report_page_shows_agreement_calibration_figures_and_card(client, staff_user, crowdworker, tmp_path):
-    model = trained("harmlessness", 1, tmp_path)
+    model = ready_model("harmlessness")
     url = reverse("admin:preference_preferencemodel_report", args=[model.pk])
     client.force_login(staff_user)
     html = client.get(url).content.decode()
