@@ -54,8 +54,8 @@ def rows(text: str) -> list[dict]:
 
 def test_command_refuses_without_active_models(project, tmp_path):
     with pytest.raises(CommandError, match="no active reward, cost or moderation model"):
-        call_command("leaderboard", "--output", str(tmp_path))
-    assert not list(tmp_path.iterdir())
+        call_command("leaderboard", "--output", str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
 
 
 def test_win_rates_and_unsafe_rates_from_the_command(project, tmp_path):
