@@ -11,13 +11,13 @@ from collections.abc import Iterable
 from django.conf import settings
 
 from generation.models import Video
-from moderation.features import ClipCache
-from moderation.screening import local_video_file
 
 from .models import PreferenceModel, VideoScore
-from .predict import Scorer
 
-_loaded: dict[int, tuple[str, float, Scorer]] = {}
+# torch is imported on first use (Scorer, the clip cache): the web process stays light until a
+# leaderboard or pairing run needs scores.
+
+_loaded: dict[int, tuple] = {}
 _loading = threading.Lock()
 
 
@@ -25,8 +25,13 @@ class NoActiveModel(Exception):
     """A use of the preference models found none active for a dimension it needs."""
 
 
-def scorer_for(model: PreferenceModel) -> Scorer:
-    """The loaded network of `model`, kept per process (reloaded if its artifact file changes)."""
+def scorer_for(model: PreferenceModel):
+    """The loaded network of `model` (a preference.predict.Scorer), kept per process (reloaded if its
+    artifact file changes)."""
+    from moderation.features import ClipCache
+
+    from .predict import Scorer
+
     path = model.artifact_path
     mtime = os.path.getmtime(path)
     with _loading:
@@ -51,6 +56,8 @@ def scores_for(videos: Iterable[Video], model: PreferenceModel) -> dict[str, flo
                  .values_list("video_id", "score"))
     missing = [v for v in videos if v.pk not in known]
     if missing:
+        from moderation.screening import local_video_file
+
         with contextlib.ExitStack() as stack:
             paths = [stack.enter_context(local_video_file(v)) for v in missing]
             values = scorer_for(model).score([(p, v.video_text) for p, v in zip(paths, missing, strict=True)])
