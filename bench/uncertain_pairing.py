@@ -48,17 +48,18 @@ from preference.train import (  # noqa: E402
 CLIPS_PER_PROMPT = 4
 
 
-def make_project(folder: Path, prompts: int, seed: int) -> list[list[tuple[Clip, bool]]]:
+def make_project(folder: Path, prompts: int, seed: int, first: int = 0) -> list[list[tuple[Clip, bool]]]:
+    """Prompts numbered from `first` (clip ids must be unique across pool and test: the cache index is by id)."""
     rng = np.random.default_rng(seed)
     project = []
     for p in range(prompts):
         clips = []
         for c in range(CLIPS_PER_PROMPT):
             disk = bool(rng.random() < 0.5)
-            path = folder / f"p{p}" / f"c{c}.mp4"
+            path = folder / f"p{first + p}" / f"c{c}.mp4"
             path.parent.mkdir(parents=True, exist_ok=True)
             encode_mp4(render_clip([0] if disk else [], rng, 32, 8), 8, path)
-            clips.append((Clip(video_id=f"{p}-{c}", path=path, is_safe=not disk, generator="g"), disk))
+            clips.append((Clip(video_id=f"{first + p}-{c}", path=path, is_safe=not disk, generator="g"), disk))
         project.append(clips)
     return project
 
@@ -142,7 +143,7 @@ def main() -> None:
         tmp = Path(tmp)
         for seed in range(args.seeds):
             pool = make_project(tmp / f"pool-{seed}", args.prompts, seed)
-            held = make_project(tmp / f"test-{seed}", args.test_prompts, 10_000 + seed)
+            held = make_project(tmp / f"test-{seed}", args.test_prompts, 10_000 + seed, first=args.prompts)
             test_pairs = [pair_record(args.prompts + p, a, b, int(b[1]))
                           for p, group in enumerate(held) for a, b in itertools.combinations(group, 2)
                           if a[1] != b[1]]
