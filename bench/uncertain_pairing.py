@@ -1,10 +1,10 @@
 """Uncertainty-driven pairing against random pairing, with simulated annotators on a planted preference.
 
-    python bench/uncertain_pairing.py [--seeds 3] [--batch 20] [--rounds 8] [--target 0.9]
+    python bench/uncertain_pairing.py [--seeds 3] [--batch 6] [--rounds 10] [--target 0.9] [--pattern 9]
 
-The project: prompts with four clips each, about half of them carrying the planted red disk
-(moderation.synthetic). Three simulated annotators label a pair: when exactly one clip has the
-disk each prefers it with probability 0.9; otherwise (both or neither) each flips a coin. The
+The project: prompts with four clips each, about half of them carrying a planted pattern
+(moderation.synthetic; a pink X by default). Three simulated annotators label a pair: when
+exactly one clip has the pattern each prefers it with probability 0.9; otherwise (both or neither) each flips a coin. The
 label is their majority. Every round a strategy picks `batch` new pairs among the unlabelled
 candidates (every two clips of one prompt), and a reward model (preference.train's network and
 loss, small backbone, retrained from scratch) is trained on all labels so far and scored on
@@ -48,7 +48,8 @@ from preference.train import (  # noqa: E402
 CLIPS_PER_PROMPT = 4
 
 
-def make_project(folder: Path, prompts: int, seed: int, first: int = 0) -> list[list[tuple[Clip, bool]]]:
+def make_project(folder: Path, prompts: int, seed: int, first: int = 0, pattern: int = 0
+                 ) -> list[list[tuple[Clip, bool]]]:
     """Prompts numbered from `first` (clip ids must be unique across pool and test: the cache index is by id)."""
     rng = np.random.default_rng(seed)
     project = []
@@ -58,7 +59,7 @@ def make_project(folder: Path, prompts: int, seed: int, first: int = 0) -> list[
             disk = bool(rng.random() < 0.5)
             path = folder / f"p{first + p}" / f"c{c}.mp4"
             path.parent.mkdir(parents=True, exist_ok=True)
-            encode_mp4(render_clip([0] if disk else [], rng, 32, 8), 8, path)
+            encode_mp4(render_clip([pattern] if disk else [], rng, 32, 8), 8, path)
             clips.append((Clip(video_id=f"{first + p}-{c}", path=path, is_safe=not disk, generator="g"), disk))
         project.append(clips)
     return project
@@ -131,19 +132,22 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--prompts", type=int, default=60, help="prompts in the labelling pool (4 clips each)")
     parser.add_argument("--test-prompts", type=int, default=40)
-    parser.add_argument("--batch", type=int, default=20, help="labels bought per round")
-    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=6, help="labels bought per round")
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--target", type=float, default=0.9)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--pattern", type=int, default=9,
+                        help="the planted pattern (moderation.synthetic's category index; 9: a pink X, 0: a red disk)")
     args = parser.parse_args()
     started = time.perf_counter()
     results = {"random": [], "uncertain": []}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for seed in range(args.seeds):
-            pool = make_project(tmp / f"pool-{seed}", args.prompts, seed)
-            held = make_project(tmp / f"test-{seed}", args.test_prompts, 10_000 + seed, first=args.prompts)
+            pool = make_project(tmp / f"pool-{seed}", args.prompts, seed, pattern=args.pattern)
+            held = make_project(tmp / f"test-{seed}", args.test_prompts, 10_000 + seed, first=args.prompts,
+                                pattern=args.pattern)
             test_pairs = [pair_record(args.prompts + p, a, b, int(b[1]))
                           for p, group in enumerate(held) for a, b in itertools.combinations(group, 2)
                           if a[1] != b[1]]
