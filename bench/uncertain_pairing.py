@@ -4,15 +4,15 @@
 
 The project: prompts with four clips each, about half of them carrying a planted pattern
 (moderation.synthetic; a pink X by default). Three simulated annotators label a pair: when
-exactly one clip has the pattern each prefers it with probability 0.9; otherwise (both or neither) each flips a coin. The
-label is their majority. Every round a strategy picks `batch` new pairs among the unlabelled
-candidates (every two clips of one prompt), and a reward model (preference.train's network and
-loss, small backbone, retrained from scratch) is trained on all labels so far and scored on
-held-out pairs of other prompts (decidable pairs only: the crowd's answer there is the planted
-truth). `random` picks at random; `uncertain` picks the pairs the current model scores closest
-(round one is random for both). Reported: held-out agreement after each round, and the labels
-each strategy needed to reach --target, per seed. Django-free; writes
-bench/results/uncertain_pairing.json.
+exactly one clip has the pattern each prefers it with probability 0.9; otherwise (both or
+neither) each flips a coin. The label is their majority. Every round a strategy picks `batch`
+new pairs among the unlabelled candidates (every two clips of one prompt), and a reward model
+(preference.train's network and loss, small backbone, retrained from scratch) is trained on
+all labels so far and scored on held-out pairs of other prompts (decidable pairs only: the
+crowd's answer there is the planted truth). `random` picks at random; `uncertain` picks the
+pairs the current model scores closest (round one is random for both). Reported: held-out
+agreement after each round, and the labels each strategy needed to reach --target, per seed.
+Django-free; writes bench/results/uncertain_pairing.json.
 """
 
 import argparse
