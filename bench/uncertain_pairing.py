@@ -127,6 +127,36 @@ def labels_to_reach(curve: list[dict], target: float) -> int | None:
     return next((c["labels"] for c in curve if c["agreement"] >= target), None)
 
 
+def labels_to_stay(curve: list[dict], target: float) -> int | None:
+    """The label count from which agreement stays at or above target to the last round."""
+    for i, point in enumerate(curve):
+        if all(c["agreement"] >= target for c in curve[i:]):
+            return point["labels"]
+    return None
+
+
+def summarise(results: dict, target: float) -> dict:
+    summary = {}
+    for strategy, runs in results.items():
+        curves = [r["curve"] for r in runs]
+        summary[strategy] = {
+            "labels_to_first_reach_target": [labels_to_reach(c, target) for c in curves],
+            "labels_to_stay_at_target": [labels_to_stay(c, target) for c in curves],
+            "mean_agreement_by_labels": {str(point["labels"]): round(float(np.mean(
+                [c[i]["agreement"] for c in curves])), 4) for i, point in enumerate(curves[0])},
+            "mean_decidable_share_of_labels": round(float(np.mean(
+                [p["decidable_share_of_new_labels"] for c in curves for p in c])), 3)}
+    lines = []
+    for measure in ("labels_to_first_reach_target", "labels_to_stay_at_target"):
+        r, u = summary["random"][measure], summary["uncertain"][measure]
+        both = [(a, b) for a, b in zip(r, u, strict=True) if a is not None and b is not None]
+        lines.append(f"{measure}: uncertain {np.mean([b for _, b in both]):.0f} against random "
+                     f"{np.mean([a for a, _ in both]):.0f} labels (mean over the {len(both)} seeds where both did)"
+                     if both else f"{measure}: no seed where both strategies did")
+    summary["saving"] = lines
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -160,18 +190,7 @@ def main() -> None:
                 curve = simulate(strategy, seed, pool, test_pairs, clips, prompts_index, args)
                 results[strategy].append({"seed": seed, "test_pairs": len(test_pairs), "curve": curve,
                                           "labels_to_target": labels_to_reach(curve, args.target)})
-    summary = {}
-    for strategy, runs in results.items():
-        reached = [r["labels_to_target"] for r in runs]
-        final = [r["curve"][-1]["agreement"] for r in runs]
-        summary[strategy] = {"labels_to_target": reached, "reached_in": sum(x is not None for x in reached),
-                             "mean_final_agreement": round(float(np.mean(final)), 4)}
-    r, u = summary["random"]["labels_to_target"], summary["uncertain"]["labels_to_target"]
-    both = [(a, b) for a, b in zip(r, u, strict=True) if a is not None and b is not None]
-    summary["saving"] = (f"uncertain needed {np.mean([b for _, b in both]):.0f} labels against random's "
-                         f"{np.mean([a for a, _ in both]):.0f} on the {len(both)} seeds where both reached "
-                         f"{args.target}"
-                         if both else f"no seed where both strategies reached {args.target}")
+    summary = summarise(results, args.target)
     record = {"benchmark": "uncertain_pairing", "settings": vars(args), "summary": summary, "runs": results,
               "seconds": round(time.perf_counter() - started, 1),
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
