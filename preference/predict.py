@@ -44,13 +44,17 @@ class Scorer:
         return cls(network.to(device), artifact["kind"], artifact["dimension"], cache, device)
 
     @torch.no_grad()
-    def score(self, items: list[tuple[str | Path, str]], batch_size: int = 32) -> list[float]:
-        """One raw score per (video path, prompt). Raises UnreadableVideo for the first unreadable file."""
+    def score(self, items: list[tuple[str | Path, str]], batch_size: int = 32, use_cache: bool = True) -> list[float]:
+        """One raw score per (video path, prompt). Raises UnreadableVideo for the first unreadable file.
+
+        use_cache=False for temporary copies (videos in object storage): their paths never come back.
+        """
         prepared: dict[int, np.ndarray] = {}
         net = self.network
         with self._lock:
             for i, value, error in prepare_clips(net.visual, [p for p, _ in items], frames=net.config["frames"],
-                                                 size=net.input_size, cache=self.cache, device=self.device):
+                                                 size=net.input_size, cache=self.cache if use_cache else None,
+                                                 device=self.device):
                 if value is None:
                     raise UnreadableVideo(items[i][0], error)
                 prepared[i] = value

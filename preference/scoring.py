@@ -56,11 +56,12 @@ def scores_for(videos: Iterable[Video], model: PreferenceModel) -> dict[str, flo
                  .values_list("video_id", "score"))
     missing = [v for v in videos if v.pk not in known]
     if missing:
-        from moderation.screening import local_video_file
+        from moderation.screening import is_local, local_video_file
 
         with contextlib.ExitStack() as stack:
             paths = [stack.enter_context(local_video_file(v)) for v in missing]
-            values = scorer_for(model).score([(p, v.video_text) for p, v in zip(paths, missing, strict=True)])
+            values = scorer_for(model).score([(p, v.video_text) for p, v in zip(paths, missing, strict=True)],
+                                             use_cache=all(is_local(v) for v in missing))
         VideoScore.objects.bulk_create([VideoScore(video=v, model=model, score=s)
                                         for v, s in zip(missing, values, strict=True)], ignore_conflicts=True)
         known.update({v.pk: s for v, s in zip(missing, values, strict=True)})

@@ -3,6 +3,7 @@
 import os
 
 import numpy as np
+import pytest
 
 from moderation.features import ClipCache, prepare_clips
 from moderation.network import ModerationNet, SmallConvNet, model_config
@@ -46,3 +47,22 @@ def test_moderation_training_reads_clips_from_the_shared_cache(tmp_path):
     assert np.array_equal(np.asarray(data), np.asarray(other))
     meta = (tmp_path / "run2" / "train.json").read_text()
     assert '"cache_hits": 20' in meta
+
+
+@pytest.mark.django_db
+def test_screening_reads_and_fills_the_same_cache(settings, media_root, tmp_path):
+    from moderation import screening
+    from moderation.models import ModelState, ModerationModel
+    from tests.factories import make_generator, make_prompt, make_video
+    from tests.moderation_helpers import tiny_artifact
+
+    screening._loaded.clear()  # a model loaded by another test would hold that test's cache folder
+    model = ModerationModel.objects.create(version=1, state=ModelState.READY, artifact_path=str(tiny_artifact()),
+                                           thresholds={})
+    video = make_video(make_prompt(), make_generator())
+    clip_with(media_root / video.file.name, ["porn"], seed=5)
+    first = screening.score_video(video, model)
+    assert len(list(settings.FEATURE_CACHE_DIR.rglob("*.npy"))) == 1
+    again = screening.score_video(video, model)
+    assert screening.moderator_for(model).cache.hits == 1 and again == first
+    screening._loaded.clear()
