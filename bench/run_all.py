@@ -23,6 +23,8 @@ BENCHMARKS = {  # name: extra arguments
     "quality_at_scale": [],
     "export_scale": [],
     "moderation_speed": [],
+    "preference_speed": [],
+    "uncertain_pairing": [],
 }
 
 
