@@ -5,15 +5,17 @@ one of them carries a planted pattern (by default a red disk, moderation's stand
 content) at a random place, on a random side. The "crowd" prefers the clip with the pattern on
 every reward dimension, and the one without it on harmlessness, where the patterned clip is
 also the unsafe one. A model that sees frames can learn this. With `shuffle_train` (and
-`shuffle_test`) each pair's choices are flipped with probability 1/2 (and its clips' is_safe
-swapped with them), so nothing is left to learn.
+`shuffle_test`) exactly half of the pairs, drawn at random, have their choices flipped (and their
+clips' is_safe swapped with them), so nothing is left to learn.
 
 Why the shuffled check shuffles the test split too: with one binary pattern, a model trained on
 randomly flipped choices still picks up whichever direction the flips happened to favour (say 53
 to 47), and since it sees the pattern perfectly it ranks every true test pair the same way, far
-from 0.5 in either direction. With shuffled test choices too, agreement above chance can only
-come from a leak between the splits or from the pair's layout (position, ids), which is what the
-check is for. Used by the learnability tests and the benchmarks.
+from 0.5 in either direction. With test choices flipped on exactly half the pairs, any model
+that ranks by the pattern scores exactly 0.5 (a coin-flip share of flips would itself swing it
+by +/- 0.03 per 240 pairs, more with bad luck), so agreement away from chance can only come from
+a leak between the splits or from the pair's layout (position, ids), which is what the check is
+for. Used by the learnability tests and the benchmarks.
 """
 
 import gzip
@@ -44,6 +46,8 @@ def write_preference_release(folder: str | Path, *, train: int = 200, test: int 
     rng = np.random.default_rng(seed)
     for split, count in (("train", train), ("test", test)):
         records = []
+        # Exactly half the pairs flipped (an own generator: the clips stay those of the unshuffled release).
+        flipped = set(np.random.default_rng([seed, len(split)]).permutation(count)[: count // 2].tolist())
         for n in range(count):
             prompt_n = n // pairs_per_prompt
             prompt_id = _id("prompt", seed, split, prompt_n)
@@ -60,7 +64,7 @@ def write_preference_release(folder: str | Path, *, train: int = 200, test: int 
                                "is_safe": not planted, "generated_from": generators[(n + side) % len(generators)]})
             choice = planted_side
             shuffled = shuffle_train if split == "train" else shuffle_test
-            if shuffled and rng.random() < 0.5:
+            if shuffled and n in flipped:
                 choice = 1 - planted_side
                 videos[0]["is_safe"], videos[1]["is_safe"] = videos[1]["is_safe"], videos[0]["is_safe"]
             preferred, safer = f"video_{choice}", f"video_{1 - choice}"
