@@ -42,6 +42,10 @@ class Campaign(models.Model):
         _("answers can be corrected for (min)"), default=30, db_default=30,
         help_text=_("How long a worker may reopen and correct a submitted pair (until it is reviewed or "
                     "exported); 0: never."))
+    # build_pairs' default; "uncertain" builds first the pairs the active reward model finds closest
+    # (docs/preference.md).
+    pairing_strategy = models.CharField(_("pairing strategy"), max_length=10, default="random",
+                                        choices=[("random", _("random")), ("uncertain", _("uncertain first"))])
     workers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="campaigns",
                                      verbose_name=_("crowdworkers allowed"))
     is_active = models.BooleanField(_("active"), default=True)

@@ -45,22 +45,37 @@ def eligible_videos(campaign: Campaign, prompts: QuerySet | None = None) -> Quer
         videos = videos.filter(prompt__in=prompts)
     if not campaign.include_flagged:
         videos = videos.filter(flagged=False)
-    return videos
+    # Best-of-N (preference.bestofn): only the kept candidate of a group is paired.
+    return videos.exclude(best_of_n__chosen=False)
+
+
+STRATEGIES = ("random", "uncertain")
 
 
 def build_pairs(campaign: Campaign, *, max_per_prompt: int | None = None, seed: int = 0,
-                prompts: QuerySet[Prompt] | None = None) -> PairingReport:
+                prompts: QuerySet[Prompt] | None = None, strategy: str | None = None) -> PairingReport:
     """Create the campaign's pairs: per prompt, every two videos of different generators, or at most
-    `max_per_prompt` pairs per prompt (existing ones count), chosen at random from `seed`."""
+    `max_per_prompt` pairs per prompt (existing ones count), chosen at random from `seed` or, with
+    the `uncertain` strategy (default: the campaign's), those whose two videos the active reward
+    model scores closest (preference.pairing)."""
+    strategy = strategy or campaign.pairing_strategy
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown pairing strategy {strategy!r}: use random or uncertain")
     if max_per_prompt is not None and max_per_prompt < 1:
         raise ValueError("max_per_prompt must be at least 1")
+    rank = None
+    if strategy == "uncertain":
+        from preference.pairing import uncertainty_rank
+
+        rank = uncertainty_rank(eligible_videos(campaign, prompts))  # raises without an active reward model
     with transaction.atomic():
         # Lock the campaign: two pairing runs at once would both add the same new pairs.
         Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
-        return _build(campaign, max_per_prompt, seed, prompts)
+        return _build(campaign, max_per_prompt, seed, prompts, rank)
 
 
-def _build(campaign: Campaign, max_per_prompt: int | None, seed: int, prompts: QuerySet | None) -> PairingReport:
+def _build(campaign: Campaign, max_per_prompt: int | None, seed: int, prompts: QuerySet | None,
+           rank=None) -> PairingReport:
     report = PairingReport()
     existing: dict[str, set[frozenset]] = defaultdict(set)
     for v0, v1, prompt_id in Pair.objects.filter(campaign=campaign).values_list("video_0_id", "video_1_id",
@@ -80,8 +95,9 @@ def _build(campaign: Campaign, max_per_prompt: int | None, seed: int, prompts: Q
             room = max_per_prompt - len(have)
             if room <= 0:
                 continue
-            # Rank by a hash of (seed, pair): deterministic, and independent of other prompts.
-            candidates.sort(key=lambda c: stable_id("pick", seed, *sorted(c)))
+            # Rank by a hash of (seed, pair): deterministic, and independent of other prompts; or
+            # hardest to tell apart first.
+            candidates.sort(key=rank or (lambda c: stable_id("pick", seed, *sorted(c))))
             candidates = candidates[:room]
         for a, b in candidates:
             pid = pair_id(campaign, a, b)

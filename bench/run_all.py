@@ -26,6 +26,8 @@ BENCHMARKS = {  # name: extra arguments
     "export_scale": [],
     "moderation_speed": [],
     "crowd_gate": [],
+    "preference_speed": [],
+    "uncertain_pairing": [],
 }
 
 

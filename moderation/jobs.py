@@ -10,6 +10,7 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -73,6 +74,7 @@ def find_resumable(source: str | int) -> ModerationModel:
 def run_training(model: ModerationModel, *, progress: bool = True, activate: bool = False) -> ModerationModel:
     """Train (or continue training) `model` and store its results. Marks it failed on error."""
     config = TrainConfig.from_dict(model.config.get("train", {}))
+    config.feature_cache = config.feature_cache or str(settings.FEATURE_CACHE_DIR)
     ModerationModel.objects.filter(pk=model.pk).update(state=ModelState.TRAINING, error="")
 
     def on_epoch(record: dict) -> None:

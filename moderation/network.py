@@ -137,6 +137,7 @@ class SmallConvNet(nn.Module):
     """Per-frame conv net over RGB plus the difference to the previous frame (6 channels)."""
 
     frozen = False
+    cache_key = "raw-frames"  # prepare() keeps the frames: one cache entry serves any small net
 
     def __init__(self, size: int, dim: int):
         super().__init__()
@@ -173,6 +174,7 @@ class PretrainedImageEncoder(nn.Module):
         import transformers
         from transformers import AutoConfig, AutoImageProcessor, AutoModel
 
+        self.cache_key = f"hf:{source}"  # the per-clip feature cache tells encoders apart by this
         config = AutoConfig.from_pretrained(source)
         # The class the checkpoint was saved from (AutoModel would drop e.g. a vision tower's projection).
         saved_as = getattr(transformers, (config.architectures or [""])[0], None) if config.architectures else None

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from .evaluate import UNSAFE
-from .frames import sample_frames
+from .features import ClipCache, prepare_clips
+from .frames import UnreadableVideo, sample_frames
 from .network import ModerationNet
 
 
@@ -36,12 +37,14 @@ class Scores:
 
 
 class Moderator:
-    def __init__(self, network: ModerationNet, keys: list[str], thresholds: dict[str, float], device: str = "cpu"):
+    def __init__(self, network: ModerationNet, keys: list[str], thresholds: dict[str, float], device: str = "cpu",
+                 cache: ClipCache | None = None):
         self.network, self.keys, self.thresholds, self.device = network.eval(), keys, thresholds, device
+        self.cache = cache  # the shared per-clip cache (moderation.features); None: prepare every time
         self._lock = threading.Lock()  # one forward at a time per loaded model (web threads share it)
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> "Moderator":
+    def load(cls, path: str | Path, device: str = "cpu", cache: ClipCache | None = None) -> "Moderator":
         try:
             artifact = torch.load(path, map_location=device, weights_only=False)
         except (OSError, RuntimeError, EOFError, ValueError) as exc:
@@ -50,7 +53,7 @@ class Moderator:
             raise ArtifactError(f"{path}: not a moderation model artifact")
         network = ModerationNet(artifact["model_config"], len(artifact["harm_keys"]))
         network.load_trainable_state(artifact["state"])
-        return cls(network.to(device), artifact["harm_keys"], artifact["thresholds"], device)
+        return cls(network.to(device), artifact["harm_keys"], artifact["thresholds"], device, cache)
 
     @property
     def num_frames(self) -> int:
@@ -60,6 +63,10 @@ class Moderator:
         """Score (T, H, W, 3) uint8 frames, already sampled at this model's frame count and size."""
         with self._lock, torch.no_grad():
             video = self.network.prepare_video(torch.from_numpy(frames[None]).to(self.device))
+        return self._score_prepared(video, prompt)
+
+    def _score_prepared(self, video: torch.Tensor, prompt: str) -> Scores:
+        with self._lock, torch.no_grad():
             text = self.network.prepare_text([prompt])
             probs = torch.sigmoid(self.network(video.to(self.device), text.to(self.device)))[0].float().cpu().tolist()
         categories = {key: round(p, 6) for key, p in zip(self.keys, probs, strict=False)}
@@ -69,7 +76,17 @@ class Moderator:
                       flagged=bool(over) or unsafe >= self.thresholds[UNSAFE], flagged_categories=over,
                       thresholds=self.thresholds)
 
-    def score(self, video_path: str | Path, prompt: str) -> Scores:
-        """Sample the video's frames and score them with the prompt. Raises frames.UnreadableVideo."""
-        frames = sample_frames(video_path, self.num_frames, self.network.input_size)
-        return self.score_frames(frames, prompt)
+    def score(self, video_path: str | Path, prompt: str, use_cache: bool = True) -> Scores:
+        """Sample the video's frames and score them with the prompt. Raises frames.UnreadableVideo.
+
+        use_cache=False for a temporary copy (a video in object storage): its path never comes back.
+        """
+        if self.cache is None or not use_cache:
+            return self.score_frames(sample_frames(video_path, self.num_frames, self.network.input_size), prompt)
+        with self._lock:
+            _i, prepared, error = next(prepare_clips(self.network.visual, [video_path], frames=self.num_frames,
+                                                     size=self.network.input_size, cache=self.cache,
+                                                     device=self.device))
+        if prepared is None:
+            raise UnreadableVideo(video_path, error.split(": ", 1)[-1])
+        return self._score_prepared(torch.from_numpy(prepared[None]), prompt)

@@ -14,11 +14,13 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from generation.models import Video
 
+from .features import ClipCache
 from .models import ModerationModel, Prediction
 from .predict import Moderator, Scores
 
@@ -36,8 +38,16 @@ def moderator_for(model: ModerationModel) -> Moderator:
         cached = _loaded.get(model.pk)
         if cached is None or cached[:2] != (path, mtime):
             _loaded.clear()  # one model in memory at a time: the active one
-            _loaded[model.pk] = (path, mtime, Moderator.load(path))
+            _loaded[model.pk] = (path, mtime, Moderator.load(path, cache=ClipCache(settings.FEATURE_CACHE_DIR)))
         return _loaded[model.pk][2]
+
+
+def is_local(video: Video) -> bool:
+    """Whether the video's file has a path on this disk (not object storage): only those are cached per clip."""
+    try:
+        return bool(video.file.path)
+    except NotImplementedError:
+        return False
 
 
 @contextlib.contextmanager
@@ -78,7 +88,8 @@ def record_prediction(video: Video, model: ModerationModel, scores: Scores) -> P
 def score_video(video: Video, model: ModerationModel, prompt: str | None = None) -> Scores:
     """Score a stored video (its generator's input text unless `prompt` is given). Raises UnreadableVideo."""
     with local_video_file(video) as path:
-        return moderator_for(model).score(path, video.video_text if prompt is None else prompt)
+        return moderator_for(model).score(path, video.video_text if prompt is None else prompt,
+                                          use_cache=is_local(video))
 
 
 def screen_video(video: Video, model: ModerationModel | None = None) -> Prediction | None:

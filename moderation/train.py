@@ -34,7 +34,7 @@ from tqdm import tqdm
 from safesora.taxonomy import HARM_KEYS
 
 from . import evaluate
-from .frames import UnreadableVideo, sample_frames
+from .features import ClipCache, prepare_clips
 from .network import ModerationNet, model_config
 from .release import LabelDataset, VideoRecord, load_label_dataset
 
@@ -59,6 +59,7 @@ class TrainConfig:
     threads: int | None = None  # torch CPU threads; None: torch's default
     workers: int = 0  # processes decoding videos while preparing
     device: str = "cpu"
+    feature_cache: str | None = None  # folder of the shared per-clip cache (settings.FEATURE_CACHE_DIR); None: off
     model: dict = field(default_factory=model_config)
 
     def __post_init__(self) -> None:
@@ -110,30 +111,13 @@ def targets(records: list[VideoRecord]) -> np.ndarray:
 
 # --- preparing clips ----------------------------------------------------------------------------
 
-class _Clips(torch.utils.data.Dataset):
-    def __init__(self, records: list[VideoRecord], frames: int, size: int):
-        self.records, self.frames, self.size = records, frames, size
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int):
-        try:
-            return index, sample_frames(self.records[index].video_path, self.frames, self.size), ""
-        except UnreadableVideo as exc:
-            return index, None, str(exc)
-
-
-def _collate(items):
-    return items
-
-
 def prepare_split(model: ModerationNet, records: list[VideoRecord], folder: Path, name: str,
                   config: TrainConfig, progress: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Decode (and encode, for frozen backbones) every clip once into folder/<name>.npy.
+    """Gather every clip's prepared input (frames, or a frozen backbone's features) into folder/<name>.npy.
 
-    Returns the memory-mapped inputs, a mask of readable clips and the errors of the others.
-    Reused as is when a previous run finished it.
+    Clips come from the shared per-clip cache (moderation.features) when another run or stage
+    prepared them already. Returns the memory-mapped inputs, a mask of readable clips and the
+    errors of the others. Reused as is when a previous run finished it.
     """
     data_path, meta_path = folder / f"{name}.npy", folder / f"{name}.json"
     if meta_path.exists() and data_path.exists():
@@ -141,29 +125,27 @@ def prepare_split(model: ModerationNet, records: list[VideoRecord], folder: Path
         if meta["count"] == len(records):
             return np.load(data_path, mmap_mode="r"), np.array(meta["valid"], dtype=bool), meta["errors"]
     folder.mkdir(parents=True, exist_ok=True)
-    size, frames = model.input_size, model.config["frames"]
-    loader = torch.utils.data.DataLoader(_Clips(records, frames, size), batch_size=16, num_workers=config.workers,
-                                         collate_fn=_collate)
     store, valid, errors = None, np.zeros(len(records), dtype=bool), []
+    cache = ClipCache(config.feature_cache)
     with tqdm(total=len(records), desc=f"preparing {name}", unit="clip", disable=not progress) as bar:
-        for batch in loader:
-            good = [(i, f) for i, f, _ in batch if f is not None]
-            errors += [e for _, f, e in batch if f is None]
-            if good:
-                prepared = model.prepare_video(torch.from_numpy(np.stack([f for _, f in good])).to(config.device))
-                prepared = prepared.cpu().numpy()
-                if store is None:
-                    store = np.lib.format.open_memmap(data_path, mode="w+", dtype=prepared.dtype,
-                                                      shape=(len(records), *prepared.shape[1:]))
-                for row, (i, _) in enumerate(good):
-                    store[i] = prepared[row]
-                    valid[i] = True
-            bar.update(len(batch))
+        for i, prepared, error in prepare_clips(model.visual, [r.video_path for r in records],
+                                                frames=model.config["frames"], size=model.input_size, cache=cache,
+                                                device=config.device, workers=config.workers):
+            bar.update(1)
+            if prepared is None:
+                errors.append(error)
+                continue
+            if store is None:
+                store = np.lib.format.open_memmap(data_path, mode="w+", dtype=prepared.dtype,
+                                                  shape=(len(records), *prepared.shape))
+            store[i] = prepared
+            valid[i] = True
     if store is None:
         raise TrainingError(f"no readable video among the {len(records)} {name} records; first error: "
                             f"{errors[0] if errors else 'none'}")
     store.flush()
-    meta_path.write_text(json.dumps({"count": len(records), "valid": valid.tolist(), "errors": errors}))
+    meta_path.write_text(json.dumps({"count": len(records), "valid": valid.tolist(), "errors": errors,
+                                     "cache_hits": cache.hits}))
     for error in errors:
         logger.warning("left out: %s", error)
     return np.load(data_path, mmap_mode="r"), valid, errors

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "exports",
     "moderation",
     "crowd",
+    "preference",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +212,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_TASK_ROUTES = {
     "exports.*": {"queue": "cpu"},
     "moderation.tasks.train_*": {"queue": "train"},
+    "preference.*": {"queue": "cpu"},
 }
 
 # Celery task names run with a new video's id once it exists (generation calls them; moderation
@@ -219,6 +221,10 @@ VIDEO_CREATED_TASKS: list[str] = ["moderation.tasks.screen_video"]
 
 # Moderation training runs (checkpoints, artifacts, reports) live here; see docs/moderation.md.
 MODERATION_DIR = Path(os.environ.get("MODERATION_DIR") or DATA_DIR / "moderation").resolve()
+# One prepared input (frames or frozen-encoder features) per clip, read by moderation and preference models.
+FEATURE_CACHE_DIR = Path(os.environ.get("FEATURE_CACHE_DIR") or DATA_DIR / "features").resolve()
+# Reward and cost model runs (docs/preference.md).
+PREFERENCE_DIR = Path(os.environ.get("PREFERENCE_DIR") or DATA_DIR / "preference").resolve()
 
 # Generation workers (docs/workers.md).
 # Jobs of one generator sent to a worker in one message and run in one pipeline call, where the

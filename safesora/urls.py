@@ -24,4 +24,5 @@ urlpatterns = [
     path("health/", PlatformHealthView.as_view(), name="health"),
     path("", include("annotation.urls")),
     path("", include("crowd.urls")),
+    path("", include("preference.urls")),
 ]

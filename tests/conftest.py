@@ -11,6 +11,7 @@ from tests.s3 import s3_server
 def media_root(settings, tmp_path):
     """Every test writes media into its own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.FEATURE_CACHE_DIR = tmp_path / "features"  # the per-clip feature cache too
     return settings.MEDIA_ROOT
 
 

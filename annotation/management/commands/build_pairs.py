@@ -17,8 +17,11 @@ class Command(BaseCommand):
                             help="at most K pairs per prompt (default: every combination)")
         parser.add_argument("--seed", type=int, default=0, help="seed for the choice of pairs and sides")
         parser.add_argument("--source", default=None, help="only prompts imported from this source")
+        parser.add_argument("--strategy", choices=["random", "uncertain"], default=None,
+                            help="with --max-per-prompt: which pairs to build, at random or those the active reward "
+                                 "model finds hardest to tell apart first (default: the campaign's setting)")
 
-    def handle(self, *args, campaign, max_per_prompt, seed, source, **options):
+    def handle(self, *args, campaign, max_per_prompt, seed, source, strategy=None, **options):
         try:
             target = Campaign.objects.get(name=campaign)
         except Campaign.DoesNotExist:
@@ -28,5 +31,10 @@ class Command(BaseCommand):
         if max_per_prompt is not None and max_per_prompt < 1:
             raise CommandError("--max-per-prompt must be at least 1")
         prompts = Prompt.objects.filter(source=source) if source is not None else None
-        report = build_pairs(target, max_per_prompt=max_per_prompt, seed=seed, prompts=prompts)
+        from preference.scoring import NoActiveModel
+
+        try:
+            report = build_pairs(target, max_per_prompt=max_per_prompt, seed=seed, prompts=prompts, strategy=strategy)
+        except NoActiveModel as exc:
+            raise CommandError(f"--strategy uncertain: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(f"{target.name}: {report.summary()}"))

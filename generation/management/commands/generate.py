@@ -40,8 +40,14 @@ class Command(BaseCommand):
                             help="(re)send every queued job of these generators, e.g. after the broker lost them")
         parser.add_argument("--no-wait", action="store_true", help="return once the jobs are enqueued")
         parser.add_argument("--poll", type=float, default=2.0, help="seconds between progress checks")
+        parser.add_argument("--best-of", type=int, default=None, metavar="N",
+                            help="generate N seeds per prompt and keep the best by the active preference models "
+                                 "(docs/preference.md)")
+        parser.add_argument("--select", nargs="+", default=["reward"], metavar="RULE",
+                            help="with --best-of: reward (default), or reward-with-cost-limit C")
 
     def handle(self, *args, **options):
+        best_of = self._best_of(options)
         generators = self._generators(options["generators"])
         if options["queued"]:
             jobs = GenerationJob.objects.filter(generator__in=generators, state=JobState.QUEUED)
@@ -49,7 +55,8 @@ class Command(BaseCommand):
             prompts = self._prompts(options["prompts"], options["source"])
             if options["seeds"] < 1 or options["first_seed"] < 0:
                 raise CommandError("--seeds must be at least 1 and --first-seed not negative")
-            seeds = range(options["first_seed"], options["first_seed"] + options["seeds"])
+            count = best_of[0] if best_of else options["seeds"]
+            seeds = range(options["first_seed"], options["first_seed"] + count)
             jobs = job_states.create_jobs(prompts, generators, seeds)
         ids = list(jobs.values_list("id", flat=True))
         jobs = GenerationJob.objects.filter(id__in=ids)
@@ -70,6 +77,43 @@ class Command(BaseCommand):
                     return
                 self._follow(jobs, bar, options["poll"])
         self._report(jobs)
+        if best_of:
+            self._select_best(jobs, *best_of)
+
+    def _best_of(self, options) -> tuple[int, str, float | None] | None:
+        """(N, rule, cost limit) of --best-of, checked before anything is generated; None without it."""
+        if options["best_of"] is None:
+            return None
+        from preference.bestofn import check_ready
+        from preference.scoring import NoActiveModel
+
+        n, select = options["best_of"], options["select"]
+        if n < 2:
+            raise CommandError("--best-of needs at least 2 candidates")
+        if options["no_wait"] or options["queued"]:
+            raise CommandError("--best-of waits for its candidates: not with --no-wait or --queued")
+        rule, limit = select[0], None
+        if rule == "reward-with-cost-limit":
+            try:
+                (limit,) = map(float, select[1:])
+            except ValueError:
+                raise CommandError("--select reward-with-cost-limit needs one number, the cost limit") from None
+        elif len(select) != 1:
+            raise CommandError("--select reward takes no value")
+        try:
+            check_ready(rule)
+        except (NoActiveModel, ValueError) as exc:
+            raise CommandError(f"--best-of: {exc}") from exc
+        return n, rule, limit
+
+    def _select_best(self, jobs: QuerySet, n: int, rule: str, limit: float | None) -> None:
+        from generation.models import Video
+        from preference.bestofn import select
+
+        chosen = select(list(Video.objects.filter(job__in=jobs).select_related("generator")), rule, limit)
+        self.stdout.write(f"best of {n}: kept {len(chosen)} videos by {rule}"
+                          + (f" (cost limit {limit:g})" if limit is not None else "")
+                          + "; every candidate's scores are in the admin (Best-of-N choices)")
 
     def _generators(self, names: list[str] | None) -> list[Generator]:
         if not names:
