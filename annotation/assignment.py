@@ -354,7 +354,7 @@ WITH mine AS (
     WHERE p.campaign_id = %(campaign)s AND NOT p.is_gold AND p.claimed_count < p.required_annotations
       AND NOT EXISTS (SELECT 1 FROM {assignment} a
                       WHERE a.pair_id = p.id AND a.user_id = %(user)s OFFSET 0)
-    ORDER BY p.required_annotations - p.claimed_count, p.id
+    ORDER BY p.required_annotations - p.claimed_count, p.serve_priority DESC, p.id
     LIMIT (SELECT n FROM room) - (SELECT count(*) FROM gold)
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
@@ -441,7 +441,7 @@ def _claim_orm(user_id: int, campaign_id: int, campaign_ids: list[int], count: i
         candidates = (Pair.objects.filter(campaign_id=campaign_id, is_gold=False,
                                           claimed_count__lt=F("required_annotations"))
                       .exclude(id__in=had)
-                      .order_by(F("required_annotations") - F("claimed_count"), "id")
+                      .order_by(F("required_annotations") - F("claimed_count"), "-serve_priority", "id")
                       .values_list("id", flat=True))
         for pair_id in candidates[: 4 * room]:
             if len(new) >= room:

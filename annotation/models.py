@@ -79,6 +79,9 @@ class Pair(models.Model):
     video_1 = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="+")
     required_annotations = models.PositiveSmallIntegerField(_("annotations required"))
     claimed_count = models.PositiveSmallIntegerField(_("leased or done"), default=0)
+    # Among open pairs equally close to completion, higher first: the `uncertain` pairing strategy
+    # ranks the pairs the active reward model finds hardest to tell apart highest (0: no preference).
+    serve_priority = models.PositiveIntegerField(_("serving priority"), default=0, db_default=0)
     annotation_count = models.PositiveSmallIntegerField(_("annotations done"), default=0)
     is_gold = models.BooleanField(_("gold pair"), default=False)
     exported_at = models.DateTimeField(_("last exported"), null=True, blank=True, editable=False,
@@ -101,9 +104,10 @@ class Pair(models.Model):
             models.UniqueConstraint(fields=["campaign", "video_0", "video_1"], name="pair_unique_in_campaign"),
         ]
         indexes = [
-            # The next-pair engine's queue: open regular pairs of a campaign, closest to completion first.
-            models.Index(F("campaign"), F("required_annotations") - F("claimed_count"), F("id"),
-                         name="pair_open_queue",
+            # The next-pair engine's queue: open regular pairs of a campaign, closest to completion
+            # first, then by serving priority.
+            models.Index(F("campaign"), F("required_annotations") - F("claimed_count"), F("serve_priority").desc(),
+                         F("id"), name="pair_open_queue",
                          condition=Q(claimed_count__lt=F("required_annotations"), is_gold=False)),
             models.Index(fields=["campaign"], name="pair_gold", condition=Q(is_gold=True)),
         ]

@@ -57,7 +57,8 @@ def build_pairs(campaign: Campaign, *, max_per_prompt: int | None = None, seed: 
     """Create the campaign's pairs: per prompt, every two videos of different generators, or at most
     `max_per_prompt` pairs per prompt (existing ones count), chosen at random from `seed` or, with
     the `uncertain` strategy (default: the campaign's), those whose two videos the active reward
-    model scores closest (preference.pairing)."""
+    model scores closest (preference.pairing). The `uncertain` strategy also gives the new pairs a
+    serving priority, so the engine serves the hardest to tell apart first."""
     strategy = strategy or campaign.pairing_strategy
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown pairing strategy {strategy!r}: use random or uncertain")
@@ -105,5 +106,10 @@ def _build(campaign: Campaign, max_per_prompt: int | None, seed: int, prompts: Q
             new.append(Pair(id=pid, campaign_id=campaign.pk, prompt_id=prompt_id, video_0_id=left, video_1_id=right,
                             required_annotations=campaign.overlap))
         report.prompts += bool(candidates)
+    if rank is not None:
+        # Served hardest-to-tell-apart first: the engine takes higher priorities first.
+        new.sort(key=lambda pair: rank((pair.video_0_id, pair.video_1_id)))
+        for position, pair in enumerate(new):
+            pair.serve_priority = len(new) - position
     report.created = bulk_insert(Pair, new)
     return report

@@ -64,6 +64,19 @@ def test_claims_prefer_pairs_closest_to_completion(campaign):
     assert len(pairs) == 4
 
 
+def test_among_equally_open_pairs_higher_serving_priority_comes_first(campaign):
+    pairs = make_pairs(campaign, 4)
+    for pair, priority in zip(pairs, [0, 7, 3, 9], strict=True):
+        Pair.objects.filter(pk=pair.pk).update(serve_priority=priority)
+    alice, bob = worker_on(campaign), worker_on(campaign)
+    assert [a.pair_id for a in next_assignments(alice)] == [pairs[3].pk]
+    assert {a.pair_id for a in next_assignments(alice, count=2)} == {pairs[3].pk, pairs[1].pk}
+    # Closeness to completion still comes first: bob gets a pair alice started, the higher priority one.
+    assert [a.pair_id for a in next_assignments(bob)] == [pairs[3].pk]
+    assert {a.pair_id for a in next_assignments(bob, count=2)} == {pairs[3].pk, pairs[1].pk}
+    assert {a.pair_id for a in next_assignments(bob, count=3)} == {pairs[3].pk, pairs[1].pk, pairs[2].pk}
+
+
 def test_every_pair_gets_exactly_its_overlap_of_distinct_workers(campaign):
     pairs = make_pairs(campaign, 3)
     workers = [worker_on(campaign) for _ in range(4)]

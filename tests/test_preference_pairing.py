@@ -4,8 +4,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from annotation.assignment import next_assignments
 from annotation.models import Pair
-from tests.factories import make_campaign, make_generator, make_prompt
+from tests.factories import make_campaign, make_generator, make_prompt, make_user
 from tests.preference_helpers import ready_model, video_with_clip
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +47,16 @@ def test_uncertain_strategy_builds_the_closest_pair(prompt_videos):
                      verbosity=0)
         picks |= built(other)
     assert any(prompt_videos["disk"].pk in pair for pair in picks)
+
+
+def test_uncertain_pairs_are_served_hardest_to_tell_apart_first(prompt_videos):
+    ready_model("helpfulness", active=True)
+    campaign = make_campaign("uncertain-order", pairing_strategy="uncertain", gold_rate=0, overlap=1)
+    call_command("build_pairs", "--campaign", campaign.name, verbosity=0)  # all three pairs of the prompt
+    assert len(built(campaign)) == 3
+    worker = make_user("uncertain-worker")
+    campaign.workers.add(worker)
+    first, *rest = next_assignments(worker, count=3)
+    plain = frozenset((prompt_videos["plain1"].pk, prompt_videos["plain2"].pk))
+    assert frozenset((first.pair.video_0_id, first.pair.video_1_id)) == plain  # neither has the disk
+    assert first.pair.serve_priority > max(lease.pair.serve_priority for lease in rest) > 0
