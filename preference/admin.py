@@ -15,7 +15,7 @@ from exports.models import ExportRun, ExportState
 from safesora.admin import NotAddedHereAdmin
 
 from .data import DIMENSIONS
-from .models import BestOfN, BestOfNCandidate, PreferenceModel, VideoScore
+from .models import BestOfN, BestOfNCandidate, ModelState, PreferenceModel, VideoScore
 from .report import REPORT_FILES, REPORT_IMAGES
 
 
@@ -85,7 +85,7 @@ class PreferenceModelAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', reverse("admin:preference_preferencemodel_report", args=[obj.pk]),
                            _("evaluation report"))
 
-    @admin.action(description=_("Activate the selected model (for its dimension)"))
+    @admin.action(description=_("Activate the selected model (for its dimension)"), permissions=["change"])
     def activate_model(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one model to activate."), messages.ERROR)
@@ -98,7 +98,7 @@ class PreferenceModelAdmin(admin.ModelAdmin):
             return
         self.message_user(request, _("%(model)s is now active.") % {"model": model}, messages.SUCCESS)
 
-    @admin.action(description=_("Deactivate the selected models"))
+    @admin.action(description=_("Deactivate the selected models"), permissions=["change"])
     def deactivate_models(self, request, queryset):
         count = queryset.filter(is_active=True).update(is_active=False)
         self.message_user(request, ngettext("%(count)d model deactivated.", "%(count)d models deactivated.", count)
@@ -135,10 +135,17 @@ class PreferenceModelAdmin(admin.ModelAdmin):
             except (JobError, ValueError) as exc:
                 form.add_error(None, str(exc))
             else:
+                from safesora.celery import BrokerUnavailable
+
                 for model in models:
-                    train_preference_model.delay(model.pk, activate=data["activate"])
-                self.message_user(request, _("Training queued: %(models)s.") % {
-                    "models": ", ".join(map(str, models))}, messages.SUCCESS)
+                    try:
+                        train_preference_model.delay(model.pk, activate=data["activate"])
+                    except BrokerUnavailable as exc:  # Redis down: no half-started version left behind
+                        error = _("the task queue is unreachable: %(error)s") % {"error": exc}
+                        PreferenceModel.objects.filter(pk=model.pk, state=ModelState.TRAINING).update(
+                            state=ModelState.FAILED, error=error)
+                    model.refresh_from_db()  # without a broker it has already trained, in this request
+                    self.message_user(request, *training_message(model))
                 return redirect("admin:preference_preferencemodel_changelist")
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
                    "title": _("Train reward and cost models")}
@@ -206,3 +213,15 @@ class VideoScoreAdmin(NotAddedHereAdmin):
     raw_id_fields = ["video"]
     readonly_fields = ["video", "model", "score", "created_at"]
     show_full_result_count = False
+
+
+def training_message(model: PreferenceModel) -> tuple[str, int]:
+    """(sentence, level) once training was started: queued, or (without a broker) what happened."""
+    if model.state == ModelState.TRAINING:
+        return _("Training of %(model)s was queued; this list shows its progress.") % {"model": model}, messages.SUCCESS
+    if model.state == ModelState.FAILED:
+        return _("Training of %(model)s failed: %(error)s") % {"model": model, "error": model.error}, messages.ERROR
+    agreement = model.summary()["agreement"]
+    shown = "n/a" if agreement is None else f"{agreement:.3f}"
+    return _("Training of %(model)s finished: agreement with the crowd %(agreement)s on the test split.") % {
+        "model": model, "agreement": shown}, messages.SUCCESS

@@ -216,7 +216,7 @@ def test_keyboard_only_walk_through_the_labelling_page(new_page):
 
     # Work resumes at the new prompt, and screen readers hear that a new pair is there.
     page.wait_for_function("document.activeElement && document.activeElement.matches('[data-prompt]')")
-    expect(page.locator("#announcer")).to_have_text(re.compile(r"Next pair loaded\. 1 pair done today"))
+    expect(page.locator("#announcer")).to_have_text(re.compile(r"Pair 2 of 3 loaded\. 1 pair done today"))
     # One Tab reaches "Go to the questions", which jumps past the players to the first question.
     page.keyboard.press("Tab")
     assert active(page, "el.hasAttribute('data-goto-questions')")
@@ -340,6 +340,9 @@ def test_axe_finds_nothing_moderate_or_worse_on_any_page(new_page, scheme):
     page.keyboard.press("Enter")  # errors shown
     expect(page.locator("[data-form-errors]")).to_be_visible()
     results["labelling with errors"] = axe_problems(page)
+    page.goto(page.base_url + reverse("annotation:history"))
+    expect(page.locator("h1")).to_be_visible()
+    results["history"] = axe_problems(page)
 
     page = new_page(scheme=scheme)
     log_in(page, page.base_url, "rev", PASSWORD, lands_on=r"/review/")

@@ -80,3 +80,16 @@ def test_all_dimensions_make_one_version_each_and_harmlessness_is_a_cost_model(s
     assert again[0].version == 2
     with pytest.raises(JobError, match="unknown dimension"):
         create_models(str(planted_release()), "fun", PreferenceConfig())
+
+
+def test_without_a_broker_the_train_form_says_what_happened_not_queued(client, staff_user, tmp_path, settings):
+    """The embedded demo runs tasks in the request: the message reports the finished run."""
+    settings.PREFERENCE_DIR = tmp_path / "runs"
+    client.force_login(staff_user)
+    response = client.post(reverse("admin:preference_preferencemodel_add"), {
+        "folder": str(planted_release()), "dimension": "helpfulness", "epochs": 1, "frames": 8, "size": 32,
+        "backbone": "small", "text": "hashed", "seed": 0}, follow=True)
+    model = PreferenceModel.objects.get()
+    assert model.state == ModelState.READY, model.error
+    text = response.content.decode()
+    assert "finished: agreement with the crowd" in text and "queued" not in text
