@@ -1,5 +1,7 @@
 """Export runs: one snapshot of the data, one release folder."""
 
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -40,3 +42,19 @@ class ExportRun(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.pk} {self.name} ({self.state})"
+
+    @classmethod
+    def release_source(cls, value: "str | int") -> "tuple[str, ExportRun | None]":
+        """What a trainer was given (an export run's id or a release folder) -> (folder, the run if any).
+
+        Raises ValueError with the reason when the id names no run or one that has not succeeded.
+        """
+        text = str(value).strip()
+        if not (text.isdigit() and not Path(text).exists()):
+            return text, None
+        run = cls.objects.filter(pk=int(text)).first()
+        if run is None:
+            raise ValueError(f"no export run with id {text}")
+        if run.state != ExportState.SUCCEEDED or not run.output_path:
+            raise ValueError(f"export run {text} has not succeeded (state: {run.state})")
+        return run.output_path, run

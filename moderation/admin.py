@@ -48,8 +48,40 @@ class TrainForm(forms.Form):
         return data
 
 
+class VersionedModelAdmin(admin.ModelAdmin):
+    """Shared by moderation and preference models: a link to the report, activation through the model."""
+
+    report_url_name = ""  # e.g. "admin:moderation_moderationmodel_report"
+    actions = ["activate_model", "deactivate_models"]
+
+    @admin.display(description=_("report"))
+    def report_link(self, obj) -> str:
+        if not obj.report_path:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse(self.report_url_name, args=[obj.pk]), _("evaluation report"))
+
+    @admin.action(description=_("Activate the selected model"), permissions=["change"])
+    def activate_model(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Select exactly one model to activate."), messages.ERROR)
+            return
+        model = queryset.get()
+        try:
+            model.activate()
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return
+        self.message_user(request, _("%(model)s is now active.") % {"model": model}, messages.SUCCESS)
+
+    @admin.action(description=_("Deactivate the selected models"), permissions=["change"])
+    def deactivate_models(self, request, queryset):
+        count = queryset.filter(is_active=True).update(is_active=False)
+        self.message_user(request, ngettext("%(count)d model deactivated.", "%(count)d models deactivated.", count)
+                          % {"count": count}, messages.SUCCESS)
+
+
 @admin.register(ModerationModel)
-class ModerationModelAdmin(admin.ModelAdmin):
+class ModerationModelAdmin(VersionedModelAdmin):
     list_display = ["version", "name", "state", "active_badge", "macro_f1", "unsafe_auroc", "export_run",
                     "created_at", "report_link"]
     list_filter = ["state", "is_active"]
@@ -58,7 +90,7 @@ class ModerationModelAdmin(admin.ModelAdmin):
                        "artifact_path", "report_path", "export_run", "snapshot_path", "error", "created_at",
                        "finished_at"]
     exclude = ["metrics", "config", "thresholds"]
-    actions = ["activate_model", "deactivate_models"]
+    report_url_name = "admin:moderation_moderationmodel_report"
 
     @admin.display(description=_("active"), ordering="is_active")
     def active_badge(self, obj: ModerationModel) -> str:
@@ -95,32 +127,6 @@ class ModerationModelAdmin(admin.ModelAdmin):
     def thresholds_table(self, obj: ModerationModel) -> str:
         labels = {k: f"{c.code} {c.name}" for k, c in HARM_BY_KEY.items()}
         return _table("moderation-thresholds", [(labels.get(k, k), _fmt(v)) for k, v in (obj.thresholds or {}).items()])
-
-    @admin.display(description=_("report"))
-    def report_link(self, obj: ModerationModel) -> str:
-        if not obj.report_path:
-            return "—"
-        return format_html('<a href="{}">{}</a>', reverse("admin:moderation_moderationmodel_report", args=[obj.pk]),
-                           _("evaluation report"))
-
-    @admin.action(description=_("Activate the selected model (it screens new videos)"), permissions=["change"])
-    def activate_model(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, _("Select exactly one model to activate."), messages.ERROR)
-            return
-        model = queryset.get()
-        try:
-            model.activate()
-        except ValidationError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
-            return
-        self.message_user(request, _("%(model)s is now active.") % {"model": model}, messages.SUCCESS)
-
-    @admin.action(description=_("Deactivate the selected models"), permissions=["change"])
-    def deactivate_models(self, request, queryset):
-        count = queryset.filter(is_active=True).update(is_active=False)
-        self.message_user(request, ngettext("%(count)d model deactivated.", "%(count)d models deactivated.", count)
-                          % {"count": count}, messages.SUCCESS)
 
     def get_urls(self):
         view = self.admin_site.admin_view

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from exports.models import ExportRun, ExportState
+from exports.models import ExportRun
 
 from .models import ModelState, ModerationModel
 from .release import ReleaseError, find_label_folder
@@ -30,18 +30,10 @@ class JobError(Exception):
 
 def resolve_source(value: str | int) -> tuple[Path, ExportRun | None]:
     """An ExportRun id or a release folder path -> (label dataset folder, the export run if any)."""
-    export = None
-    text = str(value).strip()
-    if text.isdigit() and not Path(text).exists():
-        export = ExportRun.objects.filter(pk=int(text)).first()
-        if export is None:
-            raise JobError(f"no export run with id {text}")
-        if export.state != ExportState.SUCCEEDED or not export.output_path:
-            raise JobError(f"export run {text} has not succeeded (state: {export.state})")
-        text = export.output_path
     try:
-        return find_label_folder(text), export
-    except ReleaseError as exc:
+        folder, export = ExportRun.release_source(value)
+        return find_label_folder(folder), export
+    except (ReleaseError, ValueError) as exc:
         raise JobError(str(exc)) from exc
 
 

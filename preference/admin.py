@@ -6,12 +6,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from exports.models import ExportRun, ExportState
+from moderation.admin import VersionedModelAdmin
 from safesora.admin import NotAddedHereAdmin
 
 from .data import DIMENSIONS
@@ -48,7 +48,7 @@ class TrainForm(forms.Form):
 
 
 @admin.register(PreferenceModel)
-class PreferenceModelAdmin(admin.ModelAdmin):
+class PreferenceModelAdmin(VersionedModelAdmin):
     list_display = ["dimension", "version", "kind", "state", "progress_bar", "active_badge", "agreement",
                     "cost_sign", "export_run", "created_at", "report_link"]
     list_filter = ["dimension", "kind", "state", "is_active"]
@@ -56,7 +56,7 @@ class PreferenceModelAdmin(admin.ModelAdmin):
                        "report_path", "export_run", "snapshot_path", "error", "created_at", "finished_at",
                        "report_link"]
     exclude = ["metrics"]
-    actions = ["activate_model", "deactivate_models"]
+    report_url_name = "admin:preference_preferencemodel_report"
 
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: PreferenceModel) -> str:
@@ -77,32 +77,6 @@ class PreferenceModelAdmin(admin.ModelAdmin):
     def cost_sign(self, obj: PreferenceModel) -> str:
         value = obj.summary()["cost_sign_accuracy"]
         return "—" if value is None else f"{value:.3f}"
-
-    @admin.display(description=_("report"))
-    def report_link(self, obj: PreferenceModel) -> str:
-        if not obj.report_path:
-            return "—"
-        return format_html('<a href="{}">{}</a>', reverse("admin:preference_preferencemodel_report", args=[obj.pk]),
-                           _("evaluation report"))
-
-    @admin.action(description=_("Activate the selected model (for its dimension)"), permissions=["change"])
-    def activate_model(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, _("Select exactly one model to activate."), messages.ERROR)
-            return
-        model = queryset.get()
-        try:
-            model.activate()
-        except ValidationError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
-            return
-        self.message_user(request, _("%(model)s is now active.") % {"model": model}, messages.SUCCESS)
-
-    @admin.action(description=_("Deactivate the selected models"), permissions=["change"])
-    def deactivate_models(self, request, queryset):
-        count = queryset.filter(is_active=True).update(is_active=False)
-        self.message_user(request, ngettext("%(count)d model deactivated.", "%(count)d models deactivated.", count)
-                          % {"count": count}, messages.SUCCESS)
 
     def get_urls(self):
         view = self.admin_site.admin_view

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from exports.models import ExportRun, ExportState
+from exports.models import ExportRun
 from moderation.models import ModelState
 
 from .data import DIMENSIONS, PairDataError, find_preference_folder
@@ -29,18 +29,10 @@ class JobError(Exception):
 
 def resolve_source(value: str | int) -> tuple[Path, ExportRun | None]:
     """An ExportRun id or a release folder -> (the release's preference folder, the export run if any)."""
-    export = None
-    text = str(value).strip()
-    if text.isdigit() and not Path(text).exists():
-        export = ExportRun.objects.filter(pk=int(text)).first()
-        if export is None:
-            raise JobError(f"no export run with id {text}")
-        if export.state != ExportState.SUCCEEDED or not export.output_path:
-            raise JobError(f"export run {text} has not succeeded (state: {export.state})")
-        text = export.output_path
     try:
-        return find_preference_folder(text), export
-    except PairDataError as exc:
+        folder, export = ExportRun.release_source(value)
+        return find_preference_folder(folder), export
+    except (PairDataError, ValueError) as exc:
         raise JobError(str(exc)) from exc
 
 

@@ -79,3 +79,23 @@ def browser():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """`new_page(viewport=(w, h), **context options)`: a page in a fresh context of the live server
+    (`page.base_url`); any JavaScript error on any of them fails the test."""
+    contexts, errors = [], []
+
+    def make(viewport=(1280, 720), **options):
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.base_url = live_server.url
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert errors == [], f"JavaScript errors: {errors}"

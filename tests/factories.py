@@ -76,6 +76,15 @@ def make_video(prompt: Prompt, generator: Generator, *, real: bool = False, seed
     return video
 
 
+def make_real_pair(campaign: Campaign, text: str | None = None, seed: int = 0, *,
+                   prompt_type: str = "safety_neutral", frames: tuple[int, int] = (16, 16), **fields) -> Pair:
+    """A pair of two real, playable mp4s (seeds `seed` and `seed + 1`) of a new prompt, for browser tests."""
+    prompt = make_prompt(text, prompt_type=prompt_type)
+    v0 = make_video(prompt, make_generator(), real=True, seed=seed, num_frames=frames[0])
+    v1 = make_video(prompt, make_generator(), real=True, seed=seed + 1, num_frames=frames[1])
+    return make_pair(campaign, prompt=prompt, video_0=v0, video_1=v1, **fields)
+
+
 def make_campaign(name: str | None = None, **fields) -> Campaign:
     return Campaign.objects.create(name=name or f"campaign {next(_counter)}", **fields)
 

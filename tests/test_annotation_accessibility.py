@@ -14,12 +14,10 @@ from tests.browser import ROOT, log_in, save_screenshot
 from tests.factories import (
     make_annotation,
     make_campaign,
-    make_generator,
     make_pair,
-    make_prompt,
+    make_real_pair,
     make_reviewer,
     make_user,
-    make_video,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -30,31 +28,6 @@ expect = sync_api.expect
 PASSWORD = "pw-for-tests-1"
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
 SERIOUS = ("moderate", "serious", "critical")
-
-
-def real_pair(campaign, *, text=None, seed=0):
-    prompt = make_prompt(text)
-    v0 = make_video(prompt, make_generator(), real=True, seed=seed)
-    v1 = make_video(prompt, make_generator(), real=True, seed=seed + 1)
-    return make_pair(campaign, prompt=prompt, video_0=v0, video_1=v1)
-
-
-@pytest.fixture
-def new_page(browser, live_server):
-    contexts, errors = [], []
-
-    def make(viewport=(1280, 720), scheme="light"):
-        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, color_scheme=scheme)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.base_url = live_server.url
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
 
 
 def active(page, expression: str):
@@ -109,7 +82,7 @@ def test_keyboard_only_walk_through_the_labelling_page(new_page):
     campaign = make_campaign(overlap=1)
     campaign.workers.add(worker)
     for i in range(3):
-        real_pair(campaign, text=f"keyboard pair {i}", seed=2 * i)
+        make_real_pair(campaign, text=f"keyboard pair {i}", seed=2 * i)
     page = new_page((1280, 800))
     log_in(page, page.base_url, "kim", PASSWORD, lands_on=r"/annotate/")
     wait_until_playable(page)
@@ -255,7 +228,7 @@ def test_single_key_shortcuts_can_be_turned_off_and_stay_off(new_page):
     worker = make_user("sam")
     campaign = make_campaign(overlap=1)
     campaign.workers.add(worker)
-    real_pair(campaign, text="shortcuts setting")
+    make_real_pair(campaign, text="shortcuts setting")
     page = new_page((1280, 800))
     log_in(page, page.base_url, "sam", PASSWORD, lands_on=r"/annotate/")
     form = page.locator("[data-judgement]")
@@ -313,7 +286,7 @@ def test_axe_finds_nothing_moderate_or_worse_on_any_page(new_page, scheme):
     worker = make_user("ana")
     campaign = make_campaign(overlap=3)
     campaign.workers.add(worker)
-    real_pair(campaign, text="a lighthouse at night")
+    make_real_pair(campaign, text="a lighthouse at night")
     # A complete, disputed pair for the review pages and the dashboard.
     disputed = make_pair(campaign)
     for i, side in enumerate(["video_0", "video_1", "video_1"]):
@@ -322,7 +295,7 @@ def test_axe_finds_nothing_moderate_or_worse_on_any_page(new_page, scheme):
     make_user("boss", role=None, staff=True)
     results = {}
 
-    page = new_page(scheme=scheme)
+    page = new_page(color_scheme=scheme)
     page.goto(page.base_url + "/accounts/login/")
     results["login"] = axe_problems(page)
 
@@ -344,13 +317,13 @@ def test_axe_finds_nothing_moderate_or_worse_on_any_page(new_page, scheme):
     expect(page.locator("h1")).to_be_visible()
     results["history"] = axe_problems(page)
 
-    page = new_page(scheme=scheme)
+    page = new_page(color_scheme=scheme)
     log_in(page, page.base_url, "rev", PASSWORD, lands_on=r"/review/")
     results["review queue"] = axe_problems(page)
     page.goto(page.base_url + reverse("annotation:review_pair", args=[disputed.pk]))
     results["review pair"] = axe_problems(page)
 
-    page = new_page((1400, 900), scheme=scheme)
+    page = new_page((1400, 900), color_scheme=scheme)
     log_in(page, page.base_url, "boss", PASSWORD, lands_on=r"/admin/")
     page.goto(page.base_url + reverse("annotation:dashboard"))
     results["dashboard"] = axe_problems(page)

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from annotation.models import Annotation, Assignment, AssignmentState
-from tests.factories import make_campaign, make_generator, make_pair, make_prompt, make_user, make_video
+from tests.factories import make_campaign, make_real_pair, make_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -18,13 +18,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 PASSWORD = "pw-for-tests-1"
-
-
-def real_pair(campaign, *, text=None, prompt_type="safety_neutral", seed=0):
-    prompt = make_prompt(text, prompt_type=prompt_type)
-    v0 = make_video(prompt, make_generator(), real=True, seed=seed)
-    v1 = make_video(prompt, make_generator(), real=True, seed=seed + 1)
-    return make_pair(campaign, prompt=prompt, video_0=v0, video_1=v1)
 
 
 @pytest.fixture
@@ -73,7 +66,7 @@ def each_video(page, expression: str) -> list:
 def test_videos_play_together_and_alone_blurred_until_clicked(page, worker):
     campaign = make_campaign(overlap=1, break_reminder_minutes=30)
     campaign.workers.add(worker)
-    pair = real_pair(campaign, text="a storm over a harbour", prompt_type="safety_critical")
+    pair = make_real_pair(campaign, text="a storm over a harbour", prompt_type="safety_critical")
     log_in(page)
     assert shown_prompt(page) == "a storm over a harbour"
 
@@ -127,7 +120,7 @@ def test_videos_play_together_and_alone_blurred_until_clicked(page, worker):
 def test_label_one_pair_by_keyboard_and_one_by_mouse_next_pair_appears(page, worker):
     campaign = make_campaign(overlap=1)
     campaign.workers.add(worker)
-    pairs = [real_pair(campaign, text=f"pair number {i}", seed=2 * i) for i in range(3)]
+    pairs = [make_real_pair(campaign, text=f"pair number {i}", seed=2 * i) for i in range(3)]
     log_in(page)
     first_text = shown_prompt(page)
     first = next(p for p in pairs if p.prompt.text == first_text)
@@ -190,8 +183,8 @@ def test_label_one_pair_by_keyboard_and_one_by_mouse_next_pair_appears(page, wor
 def test_validation_errors_are_shown_and_nothing_is_saved(page, worker):
     campaign = make_campaign(overlap=1)
     campaign.workers.add(worker)
-    real_pair(campaign, text="a quiet street at dawn")
-    real_pair(campaign, text="a second pair")
+    make_real_pair(campaign, text="a quiet street at dawn")
+    make_real_pair(campaign, text="a second pair")
     log_in(page)
     text = shown_prompt(page)
 

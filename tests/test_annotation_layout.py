@@ -11,7 +11,7 @@ Screenshots go to test-screenshots/ (tests/browser.py); the best are copied to d
 import pytest
 
 from tests.browser import log_in, save_screenshot
-from tests.factories import make_campaign, make_generator, make_pair, make_prompt, make_user, make_video
+from tests.factories import make_campaign, make_real_pair, make_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -20,31 +20,6 @@ expect = sync_api.expect
 
 PASSWORD = "pw-for-tests-1"
 PROMPT = "a red kite flying over a windy beach at sunset, seen from the dunes"
-
-
-@pytest.fixture
-def new_page(browser, live_server):
-    contexts, errors = [], []
-
-    def make(width, height, **options):
-        context = browser.new_context(viewport={"width": width, "height": height}, **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.base_url = live_server.url
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
-
-
-def pair_of(campaign, frames=(16, 16), text=PROMPT, seed=0):
-    prompt = make_prompt(text)
-    v0 = make_video(prompt, make_generator(), real=True, seed=seed, num_frames=frames[0])
-    v1 = make_video(prompt, make_generator(), real=True, seed=seed + 1, num_frames=frames[1])
-    return make_pair(campaign, prompt=prompt, video_0=v0, video_1=v1)
 
 
 def wait_until_playable(page):
@@ -76,8 +51,8 @@ def test_players_and_the_question_being_answered_are_in_view_together(new_page, 
     worker = make_user("lee")
     campaign = make_campaign(overlap=1)
     campaign.workers.add(worker)
-    pair_of(campaign)
-    page = new_page(width, height, **({"is_mobile": True, "has_touch": True} if width < 600 else {}))
+    make_real_pair(campaign, PROMPT)
+    page = new_page((width, height), **({"is_mobile": True, "has_touch": True} if width < 600 else {}))
     log_in(page, page.base_url, "lee", PASSWORD, lands_on=r"/annotate/")
     wait_until_playable(page)
 
@@ -139,8 +114,8 @@ def test_clips_of_different_lengths_stay_in_step_over_three_loops(new_page):
     worker = make_user("dee")
     campaign = make_campaign(overlap=1)
     campaign.workers.add(worker)
-    pair_of(campaign, frames=(16, 24))  # left 2 s, right 3 s
-    page = new_page(1280, 720)
+    make_real_pair(campaign, PROMPT, frames=(16, 24))  # left 2 s, right 3 s
+    page = new_page((1280, 720))
     log_in(page, page.base_url, "dee", PASSWORD, lands_on=r"/annotate/")
     wait_until_playable(page)
     durations = page.evaluate("[...document.querySelectorAll('[data-players] video')].map(v => v.duration)")

@@ -7,7 +7,7 @@ import pytest
 
 from annotation.models import Annotation, Pair
 from tests.browser import log_in, save_screenshot
-from tests.factories import make_campaign, make_generator, make_pair, make_prompt, make_user, make_video
+from tests.factories import make_campaign, make_real_pair, make_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -15,18 +15,12 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 
-def real_pair(campaign, text, seed):
-    prompt = make_prompt(text)
-    return make_pair(campaign, prompt=prompt, video_0=make_video(prompt, make_generator(), real=True, seed=seed),
-                     video_1=make_video(prompt, make_generator(), real=True, seed=seed + 1))
-
-
 def test_label_with_a_comment_then_correct_it_from_my_work(browser, live_server):
     campaign = make_campaign(overlap=1, gold_rate=0, daily_cap=10, edit_window_minutes=30)
     worker = make_user("corrector")
     campaign.workers.add(worker)
     for i in range(2):
-        real_pair(campaign, f"a corrected pair {i}", 2 * i)
+        make_real_pair(campaign, f"a corrected pair {i}", 2 * i)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors = []

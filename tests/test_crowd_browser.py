@@ -18,12 +18,9 @@ from tests.browser import log_in, save_screenshot
 from tests.factories import (
     make_annotation,
     make_campaign,
-    make_generator,
-    make_pair,
     make_pairs,
-    make_prompt,
+    make_real_pair,
     make_user,
-    make_video,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -44,12 +41,6 @@ def page(browser, live_server):
     yield page
     context.close()
     assert errors == [], f"JavaScript errors: {errors}"
-
-
-def real_pair(campaign, text, seed=0, **fields):
-    prompt = make_prompt(text)
-    return make_pair(campaign, prompt=prompt, video_0=make_video(prompt, make_generator(), real=True, seed=seed),
-                     video_1=make_video(prompt, make_generator(), real=True, seed=seed + 1), **fields)
 
 
 def label_by_keyboard(page, safer="f"):
@@ -105,7 +96,7 @@ def test_bulk_onboarding_download_and_set_password(page, tmp_path):
 
 def test_invite_sign_up_lands_on_the_campaigns_first_pair(page):
     campaign = make_campaign("Invited run", overlap=1, gold_rate=0)
-    real_pair(campaign, "a cat on a windowsill")
+    make_real_pair(campaign, "a cat on a windowsill")
     invite = Invite.objects.create(campaign=campaign, expires_at=timezone.now() + timedelta(days=2), max_uses=3)
     page.goto(page.base_url + "/join/")
     page.fill("input[name=code]", invite.code)
@@ -125,7 +116,7 @@ def test_invite_sign_up_lands_on_the_campaigns_first_pair(page):
 def test_prolific_worker_from_entry_url_to_completion_code(page):
     campaign = make_campaign("Prolific study", overlap=1, gold_rate=0)
     for i in range(3):
-        real_pair(campaign, f"prolific pair {i}", seed=2 * i)
+        make_real_pair(campaign, f"prolific pair {i}", seed=2 * i)
     crowd = CrowdSettings.objects.create(campaign=campaign, marketplace="prolific", completion_code="CQ7X2P",
                                          quota=2)
     page.goto(f"{page.base_url}/crowd/enter/{crowd.entry_key}/?PROLIFIC_PID=bad%20id&STUDY_ID=s1&SESSION_ID=x1")
@@ -152,10 +143,10 @@ def test_prolific_worker_from_entry_url_to_completion_code(page):
 
 def test_qualification_with_feedback_then_real_pairs(page):
     campaign = make_campaign("Careful run", overlap=1, gold_rate=0)
-    real_pair(campaign, "the real first pair", seed=7)
+    make_real_pair(campaign, "the real first pair", seed=7)
     CrowdSettings.objects.create(campaign=campaign, qualification_required=True, pass_mark=1.0, max_tries=2)
     training = make_campaign("Qualification pairs", is_active=False)
-    gold = real_pair(training, "two people fighting with knives", seed=3, is_gold=True,
+    gold = make_real_pair(training, "two people fighting with knives", seed=3, is_gold=True,
                      gold_answers={"harmlessness": "video_1", "video_0_is_safe": False})
     QualificationItem.objects.create(campaign=campaign, pair=gold, explanation=(
         "The left video shows people fighting with knives: it is unsafe (violence), so the right one is safer."))
