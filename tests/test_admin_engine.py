@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
 def campaign_form(campaign: Campaign, **changes) -> dict:
     data = {f: getattr(campaign, f) for f in ("name", "instructions", "overlap", "lease_seconds", "gold_rate",
                                                "gold_min_accuracy", "gold_min_answers", "break_reminder_minutes",
-                                               "edit_window_minutes")}
+                                               "edit_window_minutes", "pairing_strategy")}
     data.update(daily_cap="", is_active="on", blur_sensitive="on", include_flagged="on")
     data.update(changes)
     return data

@@ -13,6 +13,7 @@ from annotation.models import Assignment
 from exports.models import ExportRun, ExportState
 from generation.models import GenerationJob, JobState
 from moderation.models import ModerationModel
+from preference.models import PreferenceModel
 from safesora.models import ApiToken
 from tests.factories import make_annotation, make_pair, make_review, make_user
 
@@ -57,6 +58,8 @@ def world():
     ExportRun.objects.create(name="running", state=ExportState.RUNNING)
     ModerationModel.objects.create(version=1, state="ready", is_active=True)
     ModerationModel.objects.create(version=2, state="ready")
+    PreferenceModel.objects.create(dimension="helpfulness", version=1, kind="reward", state="ready", is_active=True)
+    PreferenceModel.objects.create(dimension="helpfulness", version=2, kind="reward", state="ready")
     ApiToken.issue(make_user("token-holder"))
     return {"generator": generator}
 
