@@ -90,7 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "safesora.middleware.CSPMiddleware",  # django-csp's, with the policy built once
     "safesora.middleware.no_store_api",
     # Last: turns a login refused by the lockout into its 429 page (docs/security.md).
     "axes.middleware.AxesMiddleware",

@@ -49,6 +49,19 @@ def test_pages_carry_a_content_security_policy_without_inline_scripts(client):
     assert response["X-Frame-Options"] == "DENY"
 
 
+def test_the_policy_built_once_is_django_csps_and_follows_the_settings(client, settings):
+    from csp.middleware import CSPMiddleware as Upstream
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    request, plain = RequestFactory().get("/accounts/login/"), HttpResponse()
+    Upstream(lambda r: plain).process_request(request)
+    expected = Upstream(lambda r: plain).process_response(request, plain)["Content-Security-Policy"]
+    assert client.get("/accounts/login/")["Content-Security-Policy"] == expected
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    assert client.get("/accounts/login/")["Content-Security-Policy"] == "default-src 'none'"
+
+
 def test_no_template_has_an_inline_script_or_event_handler():
     templates = [p for p in ROOT.glob("**/templates/**/*.html") if ".venv" not in p.parts]
     assert templates
