@@ -205,6 +205,8 @@ def test_the_default_export_holds_pairs_and_the_model_has_a_report(demo, admin_p
     row = page.locator("#result_list tbody tr").first
     assert "demo" in row.inner_text()
     row.locator("a").first.click()
+    page.wait_for_url(re.compile(r"/admin/exports/exportrun/\d+/change/$"))
+    page.wait_for_load_state()
     body = page.inner_text("body")
     assert re.search(r"\b24 pairs\b", body), body[:2000]
     assert "0 pairs" not in body
@@ -212,6 +214,8 @@ def test_the_default_export_holds_pairs_and_the_model_has_a_report(demo, admin_p
 
     page.goto(demo["url"] + "/admin/moderation/moderationmodel/")
     page.click("text=evaluation report")
+    page.wait_for_url(re.compile(r"/report/$"))
+    page.wait_for_load_state()
     assert page.locator("#per-category tbody tr").count() == 13
     held_out = re.search(r"Held-out metrics \((\d+) videos\)", page.inner_text("body"))
     assert held_out and int(held_out.group(1)) > 0
