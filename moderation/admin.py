@@ -51,14 +51,35 @@ class TrainForm(forms.Form):
 class VersionedModelAdmin(admin.ModelAdmin):
     """Shared by moderation and preference models: a link to the report, activation through the model."""
 
-    report_url_name = ""  # e.g. "admin:moderation_moderationmodel_report"
+    report_files: frozenset[str] = frozenset()  # the report files that may be downloaded
     actions = ["activate_model", "deactivate_models"]
+
+    def _url_name(self, suffix: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{suffix}"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/report/", view(self.report_view), name=self._url_name("report")),
+            path("<int:pk>/report/<str:filename>", view(self.report_file_view), name=self._url_name("report_file")),
+            *super().get_urls(),
+        ]
 
     @admin.display(description=_("report"))
     def report_link(self, obj) -> str:
         if not obj.report_path:
             return "—"
-        return format_html('<a href="{}">{}</a>', reverse(self.report_url_name, args=[obj.pk]), _("evaluation report"))
+        return format_html('<a href="{}">{}</a>', reverse(f"admin:{self._url_name('report')}", args=[obj.pk]),
+                           _("evaluation report"))
+
+    def report_file_view(self, request, pk: int, filename: str):
+        model = get_object_or_404(self.model, pk=pk)
+        if not self.has_view_permission(request, model):
+            raise PermissionDenied
+        found = report_file(model, filename) if filename in self.report_files else None
+        if found is None:
+            raise Http404
+        return FileResponse(found.open("rb"), filename=filename)
 
     @admin.action(description=_("Activate the selected model"), permissions=["change"])
     def activate_model(self, request, queryset):
@@ -90,7 +111,7 @@ class ModerationModelAdmin(VersionedModelAdmin):
                        "artifact_path", "report_path", "export_run", "snapshot_path", "error", "created_at",
                        "finished_at"]
     exclude = ["metrics", "config", "thresholds"]
-    report_url_name = "admin:moderation_moderationmodel_report"
+    report_files = frozenset(REPORT_FILES.values())
 
     @admin.display(description=_("active"), ordering="is_active")
     def active_badge(self, obj: ModerationModel) -> str:
@@ -127,15 +148,6 @@ class ModerationModelAdmin(VersionedModelAdmin):
     def thresholds_table(self, obj: ModerationModel) -> str:
         labels = {k: f"{c.code} {c.name}" for k, c in HARM_BY_KEY.items()}
         return _table("moderation-thresholds", [(labels.get(k, k), _fmt(v)) for k, v in (obj.thresholds or {}).items()])
-
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path("<int:pk>/report/", view(self.report_view), name="moderation_moderationmodel_report"),
-            path("<int:pk>/report/<str:filename>", view(self.report_file_view),
-                 name="moderation_moderationmodel_report_file"),
-            *super().get_urls(),
-        ]
 
     def add_view(self, request, form_url="", extra_context=None):
         """Adding a model means training one: a form for the job, handed to the train queue."""
@@ -197,26 +209,16 @@ class ModerationModelAdmin(VersionedModelAdmin):
                              **{f: _fmt(m.get(f)) for f in ("precision", "recall", "f1", "auroc",
                                                             "average_precision", "threshold")},
                              "support": m["support"]})
-        card = _read(model, REPORT_FILES["card"])
+        card = read_report_file(model, REPORT_FILES["card"])
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "model": model,
                    "title": _("Evaluation report: %(model)s") % {"model": model}, "metrics": metrics, "rows": rows,
                    "warning": model.size_warning(),
                    "macro": {k: _fmt(v) for k, v in (metrics or {}).get("macro", {}).items()},
                    "micro": {k: _fmt(v) for k, v in (metrics or {}).get("micro", {}).items()},
                    "history": (model.metrics or {}).get("history", []), "card": card,
-                   "images": [name for name in sorted(REPORT_IMAGES) if _report_file(model, name)]}
+                   "images": [name for name in sorted(REPORT_IMAGES) if report_file(model, name)]}
         return TemplateResponse(request, "admin/moderation/moderationmodel/report.html", context)
 
-    def report_file_view(self, request, pk: int, filename: str):
-        model = get_object_or_404(ModerationModel, pk=pk)
-        if not self.has_view_permission(request, model):
-            raise PermissionDenied
-        if filename not in set(REPORT_FILES.values()):
-            raise Http404
-        found = _report_file(model, filename)
-        if found is None:
-            raise Http404
-        return FileResponse(found.open("rb"), filename=filename)
 
 
 def training_message(model: ModerationModel) -> tuple[str, int]:
@@ -235,15 +237,16 @@ def training_message(model: ModerationModel) -> tuple[str, int]:
                            "n": (model.metrics.get("test") or {}).get("samples", 0)}, messages.SUCCESS
 
 
-def _report_file(model: ModerationModel, filename: str) -> Path | None:
+def report_file(model, filename: str) -> Path | None:
+    """A file of a versioned model's report folder, if it exists."""
     if not model.report_path:
         return None
     candidate = Path(model.report_path) / filename
     return candidate if candidate.is_file() else None
 
 
-def _read(model: ModerationModel, filename: str) -> str:
-    found = _report_file(model, filename)
+def read_report_file(model, filename: str) -> str:
+    found = report_file(model, filename)
     return found.read_text(encoding="utf-8") if found else ""
 
 

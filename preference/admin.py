@@ -1,17 +1,14 @@
-from pathlib import Path
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from exports.models import ExportRun, ExportState
-from moderation.admin import VersionedModelAdmin
+from moderation.admin import VersionedModelAdmin, read_report_file, report_file
 from safesora.admin import NotAddedHereAdmin
 
 from .data import DIMENSIONS
@@ -56,7 +53,7 @@ class PreferenceModelAdmin(VersionedModelAdmin):
                        "report_path", "export_run", "snapshot_path", "error", "created_at", "finished_at",
                        "report_link"]
     exclude = ["metrics"]
-    report_url_name = "admin:preference_preferencemodel_report"
+    report_files = frozenset(REPORT_FILES.values())
 
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: PreferenceModel) -> str:
@@ -77,15 +74,6 @@ class PreferenceModelAdmin(VersionedModelAdmin):
     def cost_sign(self, obj: PreferenceModel) -> str:
         value = obj.summary()["cost_sign_accuracy"]
         return "—" if value is None else f"{value:.3f}"
-
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path("<int:pk>/report/", view(self.report_view), name="preference_preferencemodel_report"),
-            path("<int:pk>/report/<str:filename>", view(self.report_file_view),
-                 name="preference_preferencemodel_report_file"),
-            *super().get_urls(),
-        ]
 
     def add_view(self, request, form_url="", extra_context=None):
         """Adding a model means training one (or six): a form for the job, handed to the cpu queue."""
@@ -132,30 +120,10 @@ class PreferenceModelAdmin(VersionedModelAdmin):
         metrics = (model.metrics or {}).get("test")
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "model": model,
                    "title": _("Evaluation report: %(model)s") % {"model": model}, "metrics": metrics,
-                   "history": (model.metrics or {}).get("history", []), "card": _read(model, REPORT_FILES["card"]),
-                   "images": [name for name in REPORT_IMAGES if _report_file(model, name)]}
+                   "history": (model.metrics or {}).get("history", []),
+                   "card": read_report_file(model, REPORT_FILES["card"]),
+                   "images": [name for name in REPORT_IMAGES if report_file(model, name)]}
         return TemplateResponse(request, "admin/preference/preferencemodel/report.html", context)
-
-    def report_file_view(self, request, pk: int, filename: str):
-        model = get_object_or_404(PreferenceModel, pk=pk)
-        if not self.has_view_permission(request, model):
-            raise PermissionDenied
-        found = _report_file(model, filename) if filename in set(REPORT_FILES.values()) else None
-        if found is None:
-            raise Http404
-        return FileResponse(found.open("rb"), filename=filename)
-
-
-def _report_file(model: PreferenceModel, filename: str) -> Path | None:
-    if not model.report_path:
-        return None
-    candidate = Path(model.report_path) / filename
-    return candidate if candidate.is_file() else None
-
-
-def _read(model: PreferenceModel, filename: str) -> str:
-    found = _report_file(model, filename)
-    return found.read_text(encoding="utf-8") if found else ""
 
 
 class CandidateInline(admin.TabularInline):
