@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+import psycopg.errors
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, models
 from django.db.backends.utils import CursorDebugWrapper
 from django.db.models.expressions import RawSQL
 
@@ -69,10 +70,18 @@ def fetch_prepared(sql: str, params: Mapping[str, object]) -> list[tuple]:
     if db.connection is None:
         db.ensure_connection()
     db.validate_thread_sharing()
-    raw = _PreparingCursor(db.connection)
-    with _PreparedDebugWrapper(raw, db) if db.queries_logged else db.make_cursor(raw) as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    for attempt in range(3):
+        raw = _PreparingCursor(db.connection)
+        try:
+            with _PreparedDebugWrapper(raw, db) if db.queries_logged else db.make_cursor(raw) as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        except OperationalError as exc:
+            # PostgreSQL broke a deadlock by failing this statement: outside a transaction nothing
+            # of it was applied, so it can simply run again (inside one, the caller must retry).
+            if attempt == 2 or db.in_atomic_block or not isinstance(exc.__cause__, psycopg.errors.DeadlockDetected):
+                raise
+    raise AssertionError("unreachable")
 
 
 def among(model: type[models.Model], field: str, values: list) -> models.Q | RawSQL:
